@@ -1,0 +1,175 @@
+"""Every name on the bus, in one place: subjects, streams, KV buckets, headers, durable consumers, services.
+
+Subjects read broad to narrow: ``donations.received.<source>``, ``chat.<kind>.<source>``, ``jobs.<service>.<action>``
+(work queues), ``events.<domain>.<fact>`` (facts for anyone), ``dlq.<service>`` and ``control.<service>.<command>``
+(request/reply, not stored).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Literal
+
+# Services -------------------------------------------------------------------------------------------------------
+
+
+class Service(StrEnum):
+    INGEST = "ingest"
+    GATEKEEPER = "gatekeeper"
+    VIDEO = "video"
+    PAINTER = "painter"
+    VOICE = "voice"
+    GATEWAY = "gateway"
+
+
+# Subjects -------------------------------------------------------------------------------------------------------
+
+DONATIONS_RECEIVED = "donations.received.>"
+CHAT_RECEIVED = "chat.>"
+
+
+def donation_received(source: str) -> str:
+    return f"donations.received.{source}"
+
+
+def chat_received(kind: str, source: str) -> str:
+    return f"chat.{kind}.{source}"
+
+
+JOBS_VIDEO = "jobs.video.render"
+JOBS_PAINTER = "jobs.painter.draw"
+JOBS_VOICE = "jobs.voice.speak"
+
+DONATION_SCREENED = "events.donation.screened"
+STAGE_CUE = "events.stage.cue"
+STAGE_PLAYBACK = "events.stage.playback"
+JOB_STATUS = "events.job.>"
+HEALTH = "events.health.>"
+
+
+def job_status(reaction: str) -> str:
+    return f"events.job.{reaction}"
+
+
+def health(service: str) -> str:
+    return f"events.health.{service}"
+
+
+def dlq(service: str) -> str:
+    return f"dlq.{service}"
+
+
+def control(service: str, command: str) -> str:
+    return f"control.{service}.{command}"
+
+
+MODERATION_CHECK = control(Service.GATEKEEPER, "moderate")
+
+# Streams --------------------------------------------------------------------------------------------------------
+
+Retention = Literal["limits", "workqueue", "interest"]
+
+DAY = 24 * 3600
+
+
+@dataclass(frozen=True, slots=True)
+class StreamSpec:
+    """A JetStream stream, declared from here by every service that uses it (the same config each time)."""
+
+    name: str
+    subjects: tuple[str, ...]
+    retention: Retention
+    max_age_seconds: float
+    duplicate_window_seconds: float
+    description: str
+    max_msg_size: int = 1024 * 1024
+
+
+DONATIONS = StreamSpec(
+    name="DONATIONS",
+    subjects=("donations.>", "chat.>"),
+    retention="limits",
+    max_age_seconds=365 * DAY,
+    duplicate_window_seconds=3600,
+    description="Everything the audience sent, kept for history and replay",
+)
+JOBS = StreamSpec(
+    name="JOBS",
+    subjects=("jobs.>",),
+    retention="workqueue",
+    max_age_seconds=2 * DAY,
+    duplicate_window_seconds=3600,
+    description="Reaction jobs, each taken by one worker",
+)
+EVENTS = StreamSpec(
+    name="EVENTS",
+    subjects=("events.>",),
+    retention="limits",
+    max_age_seconds=3 * DAY,
+    duplicate_window_seconds=600,
+    description="Facts for anyone: verdicts, job status, stage cues, playback, health",
+)
+DLQ = StreamSpec(
+    name="DLQ",
+    subjects=("dlq.>",),
+    retention="limits",
+    max_age_seconds=30 * DAY,
+    duplicate_window_seconds=600,
+    description="Messages a service could not handle, with the reason in headers",
+)
+STREAMS: tuple[StreamSpec, ...] = (DONATIONS, JOBS, EVENTS, DLQ)
+
+
+def stream_for(subject: str) -> StreamSpec:
+    """The stream that stores a subject; raises if none does (a typo, or a subject that is not stored)."""
+    for spec in STREAMS:
+        for pattern in spec.subjects:
+            if _matches(pattern, subject):
+                return spec
+    raise LookupError(f"no stream stores subject {subject!r}")
+
+
+def _matches(pattern: str, subject: str) -> bool:
+    p_tokens, s_tokens = pattern.split("."), subject.split(".")
+    for i, token in enumerate(p_tokens):
+        if token == ">":
+            return len(s_tokens) > i
+        if i >= len(s_tokens) or (token != "*" and token != s_tokens[i]):
+            return False
+    return len(p_tokens) == len(s_tokens)
+
+
+# KV buckets -----------------------------------------------------------------------------------------------------
+
+KV_SETTINGS = "ovation-settings"
+KV_SECRETS = "ovation-secrets"
+KV_CURSORS = "ovation-cursors"
+KV_QUEUES = "ovation-queues"
+KV_BUCKETS = (KV_SETTINGS, KV_SECRETS, KV_CURSORS, KV_QUEUES)
+
+# Headers --------------------------------------------------------------------------------------------------------
+
+
+class Header(StrEnum):
+    MSG_ID = "Nats-Msg-Id"
+    """JetStream's dedupe key; always the envelope id."""
+    CORRELATION_ID = "Ovation-Correlation-Id"
+    TYPE = "Ovation-Type"
+    DLQ_REASON = "Ovation-Dlq-Reason"
+    DLQ_SERVICE = "Ovation-Dlq-Service"
+    DLQ_SUBJECT = "Ovation-Dlq-Subject"
+    DLQ_STREAM = "Ovation-Dlq-Stream"
+    DLQ_SEQUENCE = "Ovation-Dlq-Sequence"
+    DLQ_DELIVERIES = "Ovation-Dlq-Deliveries"
+
+
+# Durable consumers ----------------------------------------------------------------------------------------------
+
+
+def durable(service: str, purpose: str) -> str:
+    """Durable consumer names are ``<service>-<purpose>``; replicas share one and split the work."""
+    name = f"{service}-{purpose}"
+    if len(name) > 32 or not name.replace("-", "").isalnum():
+        raise ValueError(f"durable name {name!r} must be alphanumeric with dashes and at most 32 characters")
+    return name

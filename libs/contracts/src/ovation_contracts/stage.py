@@ -1,0 +1,55 @@
+"""The widget stage: cues to play on stream, and the widget's report of what it played."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import ClassVar
+
+from pydantic import Field
+
+from .artifacts import ArtifactRef
+from .envelope import MessageId, Payload
+from .gate import ReactionKind
+from .money import Money
+
+
+class CueKind(StrEnum):
+    ALERT = "alert"
+    VIDEO = "video"
+    AUDIO = "audio"
+
+
+class StageCue(Payload):
+    """Something ready to be played on the OBS widget, one at a time, by priority then arrival."""
+
+    TYPE: ClassVar[str] = "stage.cue"
+
+    cue_id: MessageId
+    donation_id: MessageId
+    kind: CueKind
+    reaction: ReactionKind
+    priority: int = Field(default=0, ge=0, le=1000)
+    donor_name: str = Field(max_length=100)
+    amount: Money | None = None
+    message: str | None = Field(default=None, max_length=2000, description="Moderated; None when hidden")
+    artifact: ArtifactRef | None = Field(default=None, description="The video or audio to play; None for an alert")
+    duration_ms: int | None = Field(default=None, ge=0, description="How long it plays, when known")
+
+
+class PlaybackState(StrEnum):
+    STARTED = "started"
+    ENDED = "ended"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class PlaybackAck(Payload):
+    """What a widget reports about a cue."""
+
+    TYPE: ClassVar[str] = "stage.playback"
+
+    cue_id: MessageId
+    donation_id: MessageId
+    state: PlaybackState
+    reason: str | None = Field(default=None, max_length=500)
+    widget_id: str | None = Field(default=None, max_length=64)
