@@ -142,11 +142,33 @@ def _matches(pattern: str, subject: str) -> bool:
 
 # KV buckets -----------------------------------------------------------------------------------------------------
 
+@dataclass(frozen=True, slots=True)
+class KvSpec:
+    """A JetStream key-value bucket for state that must survive restarts."""
+
+    name: str
+    history: int
+    description: str
+
+
 KV_SETTINGS = "ovation-settings"
 KV_SECRETS = "ovation-secrets"
 KV_CURSORS = "ovation-cursors"
 KV_QUEUES = "ovation-queues"
-KV_BUCKETS = (KV_SETTINGS, KV_SECRETS, KV_CURSORS, KV_QUEUES)
+KV_BUCKETS: tuple[KvSpec, ...] = (
+    KvSpec(KV_SETTINGS, history=10, description="Runtime settings edited from the dashboard"),
+    KvSpec(KV_SECRETS, history=1, description="Tokens; never returned by any API"),
+    KvSpec(KV_CURSORS, history=5, description="Per-source ingest cursors: the last upstream id published"),
+    KvSpec(KV_QUEUES, history=5, description="Queue order and paused flags of the stage, painter and voice"),
+)
+
+
+def kv_spec(name: str) -> KvSpec:
+    for spec in KV_BUCKETS:
+        if spec.name == name:
+            return spec
+    raise LookupError(f"no KV bucket named {name!r}")
+
 
 # Headers --------------------------------------------------------------------------------------------------------
 

@@ -1,0 +1,145 @@
+"""The NATS broker every service uses: reconnects forever, declares the shared streams and KV buckets."""
+
+from __future__ import annotations
+
+import logging
+from typing import TypeVar
+
+from faststream import AckPolicy
+from faststream.nats import NatsBroker
+from nats.errors import Error as NatsError
+from nats.js import JetStreamContext
+from nats.js.api import KeyValueConfig, RetentionPolicy, StorageType, StreamConfig
+from nats.js.errors import BadRequestError, KeyNotFoundError
+from nats.js.kv import KeyValue
+
+from ovation_contracts import KvDocument, bus
+
+from .config import BusSettings
+from .health import Health
+
+log = logging.getLogger(__name__)
+
+_RETENTION = {
+    "limits": RetentionPolicy.LIMITS,
+    "workqueue": RetentionPolicy.WORK_QUEUE,
+    "interest": RetentionPolicy.INTEREST,
+}
+
+
+def make_broker(settings: BusSettings, health: Health) -> NatsBroker:
+    """A broker that never gives up on NATS and keeps ``health`` informed of the connection.
+
+    nats-py stops reconnecting after 60 attempts (about two minutes) by default; after that FastStream's pull loops
+    spin on a closed connection. ``max_reconnect_attempts=-1`` keeps trying for as long as the outage lasts.
+    Pings every 10 s notice a server that vanished without closing the socket within about half a minute.
+    """
+    url = settings.nats_url
+
+    async def on_disconnect() -> None:
+        health.nats_lost(f"lost the connection to NATS at {url}; reconnecting every {settings.nats_reconnect_wait:g} s")
+
+    async def on_reconnect() -> None:
+        health.nats_connected(url)
+
+    async def on_closed() -> None:
+        health.nats_lost(f"the connection to NATS at {url} is closed")
+
+    async def on_error(error: Exception) -> None:
+        log.debug("NATS client error: %r", error)
+
+    return NatsBroker(
+        settings.servers,
+        name=f"{health.service}:{health.instance}",
+        allow_reconnect=True,
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=settings.nats_reconnect_wait,  # type: ignore[arg-type]  # nats-py takes float seconds
+        connect_timeout=settings.nats_connect_timeout,  # type: ignore[arg-type]
+        ping_interval=10,
+        max_outstanding_pings=3,
+        disconnected_cb=on_disconnect,
+        reconnected_cb=on_reconnect,
+        closed_cb=on_closed,
+        error_cb=on_error,
+        # Never FastStream's default (terminate on error): every JetStream consumer acks explicitly (see consume.py).
+        ack_policy=AckPolicy.MANUAL,
+        graceful_timeout=20.0,
+        logger=logging.getLogger("faststream"),
+        log_level=logging.DEBUG,
+    )
+
+
+def stream_config(spec: bus.StreamSpec) -> StreamConfig:
+    return StreamConfig(
+        name=spec.name,
+        description=spec.description,
+        subjects=list(spec.subjects),
+        retention=_RETENTION[spec.retention],
+        storage=StorageType.FILE,
+        max_age=spec.max_age_seconds,
+        duplicate_window=spec.duplicate_window_seconds,
+        max_msg_size=spec.max_msg_size,
+    )
+
+
+async def ensure_streams(js: JetStreamContext, specs: tuple[bus.StreamSpec, ...] = bus.STREAMS) -> None:
+    """Create the shared streams, or bring an existing one to the configuration in the contracts."""
+    for spec in specs:
+        config = stream_config(spec)
+        try:
+            await js.add_stream(config)
+        except BadRequestError as exc:
+            if "already in use" not in (exc.description or ""):
+                raise
+            log.info("updating stream %s to the configuration in the contracts", spec.name)
+            await js.update_stream(config)
+
+
+async def ensure_buckets(js: JetStreamContext, specs: tuple[bus.KvSpec, ...] = bus.KV_BUCKETS) -> None:
+    for spec in specs:
+        await js.create_key_value(
+            KeyValueConfig(bucket=spec.name, history=spec.history, description=spec.description)
+        )
+
+
+def jetstream(broker: NatsBroker) -> JetStreamContext:
+    return broker.connection.jetstream()
+
+
+async def key_value(broker: NatsBroker, bucket: str) -> KeyValue:
+    """The bucket, which ``ensure_buckets`` created at start-up."""
+    return await jetstream(broker).key_value(bucket)
+
+
+D = TypeVar("D", bound=KvDocument)
+
+
+async def load(broker: NatsBroker, model: type[D], key: str | None = None) -> D | None:
+    """Read a document from its bucket; None when it was never written."""
+    kv = await key_value(broker, model.BUCKET)
+    try:
+        entry = await kv.get(key or model.KEY)
+    except KeyNotFoundError:
+        return None
+    if entry.value is None:
+        return None
+    return model.model_validate_json(entry.value)
+
+
+async def save(broker: NatsBroker, document: KvDocument, key: str | None = None) -> int:
+    """Write a document to its bucket; returns the new revision."""
+    kv = await key_value(broker, document.BUCKET)
+    return int(await kv.put(key or document.KEY, document.model_dump_json().encode()))
+
+
+__all__ = [
+    "NatsError",
+    "ensure_buckets",
+    "ensure_streams",
+    "jetstream",
+    "key_value",
+    "load",
+    "make_broker",
+    "save",
+    "stream_config",
+]

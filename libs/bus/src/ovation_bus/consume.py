@@ -1,0 +1,161 @@
+"""Durable JetStream consumers with an explicit ack policy and a dead-letter queue.
+
+Every message is acked by us, never by FastStream's default (which terminates a message when the handler raises):
+
+- handler returns: ack;
+- handler raises ``Reject`` or the message is not a valid contract: to ``dlq.<service>`` with the reason, then term;
+- handler raises anything else: nak with backoff, until ``max_deliver`` deliveries, then to the DLQ with the error;
+- a message delivered more often than ``max_deliver`` (the handler crashed or outran ``ack_wait`` every time): DLQ.
+
+Long handlers keep their message with ``in_progress()`` heartbeats every half ``ack_wait``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from faststream.nats import ConsumerConfig, JStream, NatsBroker, NatsMessage, PullSub
+from pydantic import ValidationError
+
+from ovation_contracts import Envelope, Payload, UnknownMessageType, bus, decode
+
+from . import metrics
+from .logs import correlated
+
+log = logging.getLogger(__name__)
+
+P = TypeVar("P", bound=Payload)
+Handler = Callable[[Envelope[P]], Awaitable[None]]
+
+
+class Reject(Exception):  # noqa: N818 - it names the action, like FastStream's RejectMessage
+    """Raise from a handler for a message that can never succeed; it goes to the DLQ at once with this reason."""
+
+
+@dataclass(frozen=True, slots=True)
+class Consumer:
+    """A durable pull consumer. Replicas of a service share ``durable`` and split the messages."""
+
+    subject: str
+    durable: str
+    max_deliver: int = 5
+    ack_wait: float = 30.0
+    backoff: tuple[float, ...] = (0.5, 2.0, 5.0, 15.0, 30.0)
+    batch_size: int = 1
+    fetch_timeout: float = 5.0
+
+    def retry_delay(self, deliveries: int) -> float:
+        return self.backoff[min(deliveries, len(self.backoff)) - 1] if self.backoff else 0.0
+
+
+def subscribe(
+    broker: NatsBroker,
+    *,
+    service: str,
+    consumer: Consumer,
+    model: type[P],
+    handler: Handler[P],
+) -> None:
+    """Register ``handler`` for ``consumer.subject`` (stored in the stream the contracts name for it)."""
+    stream = bus.stream_for(consumer.subject)
+    dlq_subject = bus.dlq(service)
+
+    async def dead_letter(message: NatsMessage, reason: str) -> None:
+        raw = message.raw_message
+        meta = raw.metadata
+        headers = {
+            bus.Header.MSG_ID: f"dlq:{meta.stream}:{meta.sequence.stream}",
+            bus.Header.DLQ_REASON: reason[:1000],
+            bus.Header.DLQ_SERVICE: service,
+            bus.Header.DLQ_SUBJECT: raw.subject,
+            bus.Header.DLQ_STREAM: meta.stream,
+            bus.Header.DLQ_SEQUENCE: str(meta.sequence.stream),
+            bus.Header.DLQ_DELIVERIES: str(meta.num_delivered),
+        }
+        if raw.headers and bus.Header.CORRELATION_ID in raw.headers:
+            headers[bus.Header.CORRELATION_ID] = raw.headers[bus.Header.CORRELATION_ID]
+        # Store in the DLQ before giving up on the original: if this fails, the original is redelivered.
+        await broker.publish(raw.data, dlq_subject, headers=headers, stream=bus.DLQ.name, timeout=5.0)
+        await message.reject()
+        metrics.DEAD_LETTERS.labels(consumer.subject).inc()
+        metrics.MESSAGES_CONSUMED.labels(consumer.subject, "dlq").inc()
+        log.error("sent to %s: %s", dlq_subject, reason, extra={"subject": raw.subject, "deliveries": meta.num_delivered})
+
+    async def heartbeat(message: NatsMessage) -> None:
+        while True:
+            await asyncio.sleep(consumer.ack_wait / 2)
+            await message.in_progress()
+
+    async def on_message(message: NatsMessage) -> None:
+        deliveries = message.raw_message.metadata.num_delivered
+        correlation = (message.raw_message.headers or {}).get(bus.Header.CORRELATION_ID)
+        with correlated(correlation):
+            if deliveries > consumer.max_deliver:
+                await dead_letter(
+                    message,
+                    f"no answer after {consumer.max_deliver} deliveries: "
+                    f"the handler crashed or ran longer than ack_wait ({consumer.ack_wait:g} s) every time",
+                )
+                return
+            try:
+                envelope = decode(message.raw_message.data, model)
+            except (ValidationError, UnknownMessageType, ValueError) as exc:
+                await dead_letter(message, f"not a valid {model.TYPE} message: {_one_line(exc)}")
+                return
+            beat = asyncio.create_task(heartbeat(message))
+            started = time.perf_counter()
+            try:
+                await handler(envelope)
+            except Reject as exc:
+                await dead_letter(message, f"rejected by {service}: {exc}")
+                return
+            except Exception as exc:
+                if deliveries >= consumer.max_deliver:
+                    await dead_letter(
+                        message, f"failed {deliveries} times; last error: {type(exc).__name__}: {_one_line(exc)}"
+                    )
+                    return
+                delay = consumer.retry_delay(deliveries)
+                log.warning(
+                    "handler failed (delivery %d of %d), retrying in %g s: %r",
+                    deliveries,
+                    consumer.max_deliver,
+                    delay,
+                    exc,
+                    exc_info=exc,
+                )
+                await message.nack(delay=delay)
+                metrics.MESSAGES_CONSUMED.labels(consumer.subject, "retry").inc()
+                return
+            finally:
+                beat.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await beat
+                metrics.HANDLER_SECONDS.labels(consumer.subject).observe(time.perf_counter() - started)
+            await message.ack()
+            metrics.MESSAGES_CONSUMED.labels(consumer.subject, "ack").inc()
+
+    broker.subscriber(
+        consumer.subject,
+        stream=JStream(stream.name, declare=False),
+        durable=consumer.durable,
+        pull_sub=PullSub(batch_size=consumer.batch_size, timeout=consumer.fetch_timeout),
+        # One more than ours, so a message whose handler always crashes still reaches on_message and the DLQ.
+        config=ConsumerConfig(max_deliver=consumer.max_deliver + 1, ack_wait=consumer.ack_wait),
+        no_reply=True,
+    )(on_message)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:800]
+
+
+__all__ = ["Consumer", "Handler", "Reject", "subscribe"]
+
+

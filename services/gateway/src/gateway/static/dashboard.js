@@ -1,0 +1,146 @@
+// Ovation live page: reads the bus through GET /api/v1/events (server-sent events over fetch, so the admin token
+// travels in the Authorization header and never in a URL the server logs). Donor text is only ever set with
+// textContent, never parsed as HTML.
+"use strict";
+
+const MAX_ITEMS = 200;
+const feed = document.getElementById("feed");
+const statusBadge = document.getElementById("status");
+const counter = document.getElementById("counter");
+const empty = document.getElementById("empty");
+const loginForm = document.getElementById("login");
+const loginError = document.getElementById("login-error");
+const template = document.getElementById("item");
+const shown = new Set();
+let donations = 0;
+let lastEventId = null;
+
+function setStatus(state, text) {
+  statusBadge.dataset.state = state;
+  statusBadge.textContent = text;
+}
+
+function takeToken() {
+  // The launcher prints /dashboard#token=...; the fragment never reaches the server. Keep it for this tab only.
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  if (fragment.has("token")) {
+    sessionStorage.setItem("ovation-admin-token", fragment.get("token"));
+    history.replaceState(null, "", location.pathname + location.search);
+  }
+  return sessionStorage.getItem("ovation-admin-token");
+}
+
+function formatAmount(money) {
+  if (!money) return "";
+  const value = Number(money.amount);
+  try {
+    return new Intl.NumberFormat(undefined, { style: "currency", currency: money.currency }).format(value);
+  } catch {
+    return `${money.amount} ${money.currency}`;
+  }
+}
+
+function show(envelope) {
+  if (shown.has(envelope.id)) return;
+  const p = envelope.payload;
+  let donor, kind, amount;
+  if (envelope.type === "donation.received") {
+    donor = p.donor_name || "Anonymous";
+    kind = "donation";
+    amount = p.amount;
+    donations += 1;
+    counter.textContent = `${donations} donation${donations === 1 ? "" : "s"}`;
+  } else if (envelope.type === "chat.received") {
+    donor = p.author;
+    kind = p.kind === "gift" ? `gift · ${p.gift_count || 1}× ${p.gift_name}` : p.kind;
+    amount = p.amount;
+  } else {
+    return;
+  }
+  shown.add(envelope.id);
+  const item = template.content.firstElementChild.cloneNode(true);
+  item.dataset.id = envelope.id;
+  item.dataset.correlationId = envelope.correlation_id;
+  item.dataset.kind = envelope.type === "chat.received" ? "chat" : "donation";
+  item.classList.add(envelope.type === "donation.received" ? "donation" : "chat-event");
+  item.querySelector(".donor").textContent = donor;
+  item.querySelector(".amount").textContent = formatAmount(amount);
+  item.querySelector(".kind").textContent = kind;
+  item.querySelector(".source").textContent = p.source;
+  const time = item.querySelector(".time");
+  time.dateTime = envelope.occurred_at;
+  time.textContent = new Date(envelope.occurred_at).toLocaleTimeString();
+  item.querySelector(".message").textContent = p.message || "";
+  feed.prepend(item);
+  empty.hidden = true;
+  while (feed.children.length > MAX_ITEMS) feed.lastElementChild.remove();
+}
+
+// Parse a text/event-stream body: events are separated by a blank line; "data:" lines carry the envelope.
+async function readEvents(body, onEvent) {
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += value;
+    let boundary;
+    while ((boundary = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, boundary);
+      buffer = buffer.slice(boundary + 2);
+      let id = null;
+      const data = [];
+      for (const line of block.split("\n")) {
+        if (line.startsWith("id:")) id = line.slice(3).trim();
+        else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
+      }
+      if (data.length) onEvent(id, data.join("\n"));
+    }
+  }
+}
+
+async function connect(token) {
+  let delay = 500;
+  for (;;) {
+    setStatus("connecting", "connecting…");
+    try {
+      const headers = { Authorization: `Bearer ${token}`, Accept: "text/event-stream" };
+      if (lastEventId) headers["Last-Event-ID"] = lastEventId;
+      const response = await fetch("/api/v1/events?backlog=100&types=donation.received,chat.received", { headers });
+      if (response.status === 401) {
+        sessionStorage.removeItem("ovation-admin-token");
+        askForToken("That token was refused. Paste the admin token that ovation up printed.");
+        setStatus("error", "not authorised");
+        return;
+      }
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      setStatus("live", "live");
+      delay = 500;
+      await readEvents(response.body, (id, data) => {
+        if (id) lastEventId = id;
+        try { show(JSON.parse(data)); } catch (error) { console.warn("skipped an event", error); }
+      });
+      setStatus("connecting", "reconnecting…");
+    } catch (error) {
+      setStatus("error", `offline, retrying (${error.message})`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, delay + Math.random() * delay));
+    delay = Math.min(delay * 2, 10000);
+  }
+}
+
+function askForToken(message) {
+  loginForm.hidden = false;
+  loginError.textContent = message || "";
+}
+
+loginForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const token = new FormData(loginForm).get("token").trim();
+  sessionStorage.setItem("ovation-admin-token", token);
+  loginForm.hidden = true;
+  connect(token);
+});
+
+const token = takeToken();
+if (token) connect(token); else askForToken();
