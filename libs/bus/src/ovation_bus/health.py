@@ -33,6 +33,7 @@ class Health:
         self.instance = instance or default_instance()
         self.started_at: datetime = utc_now()
         self.started = False
+        self.stopping = False
         self._nats_ok = False
         self._nats_detail = "not connected to NATS yet"
         self._checks: dict[str, CheckFn] = {}
@@ -46,7 +47,9 @@ class Health:
         metrics.NATS_CONNECTED.set(1)
 
     def nats_lost(self, reason: str) -> None:
-        if self._nats_ok:
+        if self.stopping:
+            reason = "stopping"
+        elif self._nats_ok:
             metrics.NATS_DISCONNECTS.inc()
             log.warning("lost NATS: %s", reason)
         self._nats_ok = False

@@ -86,6 +86,7 @@ class ServiceRuntime:
             yield
         finally:
             log.info("shutting down")
+            self.health.stopping = True
             self._run_shutdown_hooks()
             starter.cancel()
             for task in self._tasks:

@@ -67,3 +67,18 @@ async def nats_client(nats_url: str) -> AsyncIterator[Any]:
     client = await nats.connect(nats_url)
     yield client
     await client.drain()
+
+
+@pytest.fixture
+async def chromium() -> AsyncIterator[Any]:
+    """A headless Debian Chromium browser driven by Playwright."""
+    from playwright.async_api import async_playwright
+
+    from .browser import CHROMIUM_ARGS, chromium_path
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            await browser.close()

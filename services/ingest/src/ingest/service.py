@@ -36,13 +36,14 @@ async def run_simulator(
     """Send simulated events forever at the configured rate, picking up setting changes within ``settings_refresh`` s.
 
     Each event is published (and retried) until JetStream has it before the next one is made, so an outage pauses
-    the simulator instead of piling up events.
+    the simulator instead of piling up events. The first event goes out at once, so a demo shows something at once.
     """
     settings = await load_settings()
     simulator = Simulator(settings, rng)
     loop = asyncio.get_running_loop()
     refreshed = loop.time()
     next_burst = loop.time() + settings.burst_every_seconds if settings.burst_every_seconds else None
+    first = True
     while True:
         if loop.time() - refreshed >= settings_refresh:
             settings = await load_settings()
@@ -54,7 +55,8 @@ async def run_simulator(
         if delay is None:
             await asyncio.sleep(min(1.0, settings_refresh))
             continue
-        await asyncio.sleep(delay)
+        await asyncio.sleep(0 if first else delay)
+        first = False
         count = 1
         if next_burst is not None and settings.burst_size and loop.time() >= next_burst:
             count += settings.burst_size

@@ -1,0 +1,22 @@
+"""The services ``ovation up`` runs, in start order. A new service registers itself here, in one line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceSpec:
+    name: str
+    module: str
+    """Run as ``python -m <module>``."""
+    port_variable: str
+    """The environment variable that sets its HTTP port (health, metrics, and for the gateway everything else)."""
+    port_offset: int
+    """Its port in the local run: the gateway's port (``OVATION_PORT``) plus this."""
+
+
+SERVICES: tuple[ServiceSpec, ...] = (
+    ServiceSpec("ingest", "ingest", "INGEST_HTTP_PORT", 1),
+    ServiceSpec("gateway", "gateway", "OVATION_PORT", 0),
+)
