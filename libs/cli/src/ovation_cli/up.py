@@ -202,9 +202,9 @@ class Launcher:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, self.stopping.set)
         started = time.monotonic()
-        children, links = self.plan()
         supervisors: list[asyncio.Task[None]] = []
         try:
+            children, links = self.plan()
             for child in children:
                 if self.stopping.is_set():
                     break

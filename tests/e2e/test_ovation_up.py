@@ -1,0 +1,172 @@
+"""`ovation up` as a streamer runs it: one command, everything healthy, URLs printed, Ctrl+C stops it all."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+from ovation_cli.embedded import free_port
+
+pytestmark = [pytest.mark.nats, pytest.mark.slow]
+
+OVATION = [sys.executable, "-c", "from ovation_cli.main import main; main()"]
+
+
+@dataclass
+class Run:
+    process: subprocess.Popen[str]
+    env: dict[str, str]
+    cwd: Path
+    lines: list[str] = field(default_factory=list)
+
+    def wait_for(self, pattern: str, timeout: float) -> re.Match[str]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in list(self.lines):
+                if match := re.search(pattern, line):
+                    return match
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise AssertionError(f"no line matching {pattern!r} within {timeout} s:\n" + "\n".join(self.lines[-40:]))
+
+    def ovation(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*OVATION, *args], cwd=self.cwd, env=self.env, capture_output=True, text=True, timeout=30)
+
+
+def start(cwd: Path, env: dict[str, str]) -> Run:
+    process = subprocess.Popen(
+        [*OVATION, "up"], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    run = Run(process, env, cwd)
+
+    def read() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            run.lines.append(line.rstrip())
+
+    threading.Thread(target=read, daemon=True).start()
+    return run
+
+
+def stop(run: Run, timeout: float = 40.0) -> int:
+    if run.process.poll() is None:
+        run.process.send_signal(signal.SIGINT)
+    return run.process.wait(timeout=timeout)
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("OVATION_", "INGEST_", "GATEWAY_"))}
+    environment.update(
+        OVATION_PORT=str(free_port()),
+        OVATION_NATS_PORT=str(free_port()),
+        OVATION_NATS_MONITOR_PORT=str(free_port()),
+        OVATION_DATA_DIR=str(tmp_path / "data"),
+        INGEST_HTTP_PORT=str(free_port()),
+    )
+    return environment
+
+
+@pytest.fixture
+def running(tmp_path: Path, env: dict[str, str]) -> Iterator[Run]:
+    run = start(tmp_path, env)
+    yield run
+    stop(run)
+
+
+def test_one_command_brings_everything_up_and_shows_donations_within_10_seconds(running: Run) -> None:
+    started = time.monotonic()
+    token = running.wait_for(r"Admin token: (\S+)", timeout=30).group(1)
+    dashboard = running.wait_for(r"Dashboard:\s+(\S+)", timeout=1).group(1)
+    assert dashboard.endswith(f"#token={token}")
+    running.wait_for(r"OBS widget:\s+\S+/widget\?token=\S+", timeout=1)
+    base = dashboard.split("/dashboard")[0]
+
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.stream("GET", f"{base}/api/v1/events", headers=headers, params={"backlog": 50}, timeout=10) as r:
+        envelope = next(json.loads(line[5:]) for line in r.iter_lines() if line.startswith("data:"))
+    assert envelope["type"] in {"donation.received", "chat.received"}
+    assert time.monotonic() - started < 10, "a new user must see a donation within 10 s of the command"
+
+    status = running.ovation("status")
+    assert status.returncode == 0, status.stdout + status.stderr
+    assert re.search(r"^ingest\s+ok", status.stdout, re.M)
+    assert re.search(r"^gateway\s+ok", status.stdout, re.M)
+    assert re.search(r"^nats\s+ok", status.stdout, re.M)
+
+    tail = running.ovation("tail", "donations.>", "--since", "5m", "--count", "1")
+    assert tail.returncode == 0, tail.stderr
+    assert "donation.received" in tail.stdout
+
+    # Prefixed log lines from every process.
+    assert any(line.startswith("nats ") for line in running.lines)
+    assert any(line.startswith("ingest ") for line in running.lines)
+    assert any(line.startswith("gateway ") for line in running.lines)
+
+
+def test_tokens_are_generated_once_and_kept_private(running: Run, env: dict[str, str], tmp_path: Path) -> None:
+    token = running.wait_for(r"Admin token: (\S+)", timeout=30).group(1)
+    stored = Path(env["OVATION_DATA_DIR"]) / "secrets" / "admin_token"
+    assert stored.read_text().strip() == token
+    assert stored.stat().st_mode & 0o077 == 0, "only the owner may read the token"
+    assert len(token) >= 24
+    assert stop(running) == 0
+
+    again = start(tmp_path, env)
+    try:
+        assert again.wait_for(r"Admin token: (\S+)", timeout=30).group(1) == token
+    finally:
+        assert stop(again) == 0
+
+
+def test_a_crashed_service_is_restarted(running: Run) -> None:
+    running.wait_for(r"Ovation is up", timeout=30)
+    launcher = psutil.Process(running.process.pid)
+    ingest = next(p for p in launcher.children() if "ingest" in " ".join(p.cmdline()))
+    ingest.kill()
+    running.wait_for(r"^ingest\s+\| exited with code -9; restarting", timeout=10)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if running.ovation("status").returncode == 0:
+            break
+        time.sleep(0.5)
+    else:
+        raise AssertionError("ingest did not come back")
+
+
+def test_ctrl_c_stops_every_process_and_cleans_up(running: Run, env: dict[str, str]) -> None:
+    running.wait_for(r"Ovation is up", timeout=30)
+    children = psutil.Process(running.process.pid).children()
+    assert len(children) == 3
+    assert (Path(env["OVATION_DATA_DIR"]) / "run.json").is_file()
+
+    assert stop(running) == 0
+    running.wait_for(r"^ovation\s+\| stopped", timeout=1)
+    assert not any(child.is_running() and child.status() != psutil.STATUS_ZOMBIE for child in children)
+    assert not (Path(env["OVATION_DATA_DIR"]) / "run.json").exists()
+
+
+def test_a_busy_port_is_reported_with_what_to_do(tmp_path: Path, env: dict[str, str]) -> None:
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", int(env["OVATION_PORT"])))
+        blocker.listen()
+        run = start(tmp_path, env)
+        assert run.process.wait(timeout=30) == 1
+    message = run.wait_for(r"error: port \d+ for gateway is already in use", timeout=1).group(0)
+    assert message
+    assert any("OVATION_PORT" in line for line in run.lines)
