@@ -17,7 +17,9 @@ ADMIN_TOKEN = "e2e-admin-token-0123456789"
 
 
 @pytest.fixture
-def slice_processes(nats_server: NatsServer, tmp_path: Path) -> Iterator[tuple[ServiceProcess, ServiceProcess]]:
+def slice_processes(
+    nats_server: NatsServer, tmp_path: Path
+) -> Iterator[tuple[ServiceProcess, ServiceProcess]]:
     env = {
         "OVATION_NATS_URL": nats_server.url,
         "OVATION_ADMIN_TOKEN": ADMIN_TOKEN,
@@ -34,7 +36,7 @@ def slice_processes(nats_server: NatsServer, tmp_path: Path) -> Iterator[tuple[S
 async def test_simulated_donation_appears_on_the_live_page(
     slice_processes: tuple[ServiceProcess, ServiceProcess], chromium: object
 ) -> None:
-    ingest, gateway = slice_processes
+    _, gateway = slice_processes
     page = await chromium.new_page()  # type: ignore[attr-defined]
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))

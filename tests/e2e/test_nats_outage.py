@@ -83,7 +83,9 @@ async def wait_handled(system: System, expected: set[str], timeout: float = 30.0
         if expected <= set(system.handled.read_text().split()):
             return
         await asyncio.sleep(0.2)
-    raise AssertionError(f"not handled within {timeout} s: {expected - set(system.handled.read_text().split())}")
+    raise AssertionError(
+        f"not handled within {timeout} s: {expected - set(system.handled.read_text().split())}"
+    )
 
 
 async def donations_stored(url: str) -> int:
@@ -96,7 +98,9 @@ async def donations_stored(url: str) -> int:
 def next_streamed_donation(gateway: ServiceProcess, timeout: float = 30.0) -> dict[str, object]:
     headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
     params = {"types": "donation.received"}
-    with httpx.stream("GET", f"{gateway.url}/api/v1/events", headers=headers, params=params, timeout=timeout) as r:
+    with httpx.stream(
+        "GET", f"{gateway.url}/api/v1/events", headers=headers, params=params, timeout=timeout
+    ) as r:
         for line in r.iter_lines():
             if line.startswith("data:"):
                 envelope: dict[str, object] = json.loads(line.removeprefix("data:"))
@@ -151,7 +155,9 @@ async def test_every_service_survives_nats_outages_of_5_and_150_seconds(system: 
         assert service.process is not None and service.process.poll() is None, f"{service.module} died"
         used = cpu_seconds(service) - cpu_before[service.module]
         # A busy loop burns a whole core (about `measured` seconds); an idle reconnect loop a tiny fraction.
-        assert used < 0.1 * measured, f"{service.module} used {used:.1f} s of CPU in {measured:.0f} s of outage"
+        assert used < 0.1 * measured, (
+            f"{service.module} used {used:.1f} s of CPU in {measured:.0f} s of outage"
+        )
         assert "NATS" in " ".join(service.health()["reasons"])  # type: ignore[arg-type]
     system.nats.start()
 
@@ -161,6 +167,8 @@ async def test_every_service_survives_nats_outages_of_5_and_150_seconds(system: 
         await wait_for_health(service, "ok")
     streamed = next_streamed_donation(system.gateway)
     assert streamed["type"] == "donation.received"
-    assert await donations_stored(system.nats.url) > stored_before, "ingest did not publish again after the outage"
+    assert await donations_stored(system.nats.url) > stored_before, (
+        "ingest did not publish again after the outage"
+    )
     handled = system.handled.read_text().split()
     assert len(handled) == len(set(handled)) == 6, "each job handled exactly once"

@@ -42,10 +42,20 @@ class Run:
             if self.process.poll() is not None:
                 break
             time.sleep(0.05)
-        raise AssertionError(f"no line matching {pattern!r} within {timeout} s:\n" + "\n".join(self.lines[-40:]))
+        raise AssertionError(
+            f"no line matching {pattern!r} within {timeout} s:\n" + "\n".join(self.lines[-40:])
+        )
 
     def ovation(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([*OVATION, *args], cwd=self.cwd, env=self.env, capture_output=True, text=True, timeout=30)
+        return subprocess.run(
+            [*OVATION, *args],
+            cwd=self.cwd,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
 
 
 def start(cwd: Path, env: dict[str, str]) -> Run:
@@ -71,7 +81,9 @@ def stop(run: Run, timeout: float = 40.0) -> int:
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("OVATION_", "INGEST_", "GATEWAY_"))}
+    environment = {
+        k: v for k, v in os.environ.items() if not k.startswith(("OVATION_", "INGEST_", "GATEWAY_"))
+    }
     environment.update(
         OVATION_PORT=str(free_port()),
         OVATION_NATS_PORT=str(free_port()),
@@ -98,7 +110,9 @@ def test_one_command_brings_everything_up_and_shows_donations_within_10_seconds(
     base = dashboard.split("/dashboard")[0]
 
     headers = {"Authorization": f"Bearer {token}"}
-    with httpx.stream("GET", f"{base}/api/v1/events", headers=headers, params={"backlog": 50}, timeout=10) as r:
+    with httpx.stream(
+        "GET", f"{base}/api/v1/events", headers=headers, params={"backlog": 50}, timeout=10
+    ) as r:
         envelope = next(json.loads(line[5:]) for line in r.iter_lines() if line.startswith("data:"))
     assert envelope["type"] in {"donation.received", "chat.received"}
     assert time.monotonic() - started < 10, "a new user must see a donation within 10 s of the command"
@@ -119,7 +133,9 @@ def test_one_command_brings_everything_up_and_shows_donations_within_10_seconds(
     assert any(line.startswith("gateway ") for line in running.lines)
 
 
-def test_tokens_are_generated_once_and_kept_private(running: Run, env: dict[str, str], tmp_path: Path) -> None:
+def test_tokens_are_generated_once_and_kept_private(
+    running: Run, env: dict[str, str], tmp_path: Path
+) -> None:
     token = running.wait_for(r"Admin token: (\S+)", timeout=30).group(1)
     stored = Path(env["OVATION_DATA_DIR"]) / "secrets" / "admin_token"
     assert stored.read_text().strip() == token

@@ -348,7 +348,7 @@ class FakeDonationAlerts:
     def add_donation(
         self,
         *,
-        username: str | None = "Ivan",
+        username: object = "Ivan",
         message: str = "Hello!",
         amount: object = 500,
         currency: str = "RUB",

@@ -10,8 +10,20 @@ from typing import Any
 import pytest
 from faststream.nats import NatsBroker
 
-from ovation_bus import BusSettings, Consumer, Health, Reject, ensure_buckets, ensure_streams, jetstream, make_broker
-from ovation_bus import load, publish, save, subscribe
+from ovation_bus import (
+    BusSettings,
+    Consumer,
+    Health,
+    Reject,
+    ensure_buckets,
+    ensure_streams,
+    jetstream,
+    load,
+    make_broker,
+    publish,
+    save,
+    subscribe,
+)
 from ovation_contracts import Envelope, Money, RoutingRules, VideoJob, bus, job_id, wrap
 
 pytestmark = pytest.mark.nats
@@ -69,7 +81,9 @@ async def test_duplicate_msg_id_is_stored_once(broker: NatsBroker, nats_client: 
     assert stored.headers[bus.Header.CORRELATION_ID] == DONATION
 
 
-async def test_handled_message_is_acked_once_and_leaves_the_work_queue(broker: NatsBroker, nats_client: Any) -> None:
+async def test_handled_message_is_acked_once_and_leaves_the_work_queue(
+    broker: NatsBroker, nats_client: Any
+) -> None:
     seen: list[Envelope[VideoJob]] = []
     done = asyncio.Event()
 
@@ -77,7 +91,13 @@ async def test_handled_message_is_acked_once_and_leaves_the_work_queue(broker: N
         seen.append(envelope)
         done.set()
 
-    subscribe(broker, service="test", consumer=Consumer(bus.JOBS_VIDEO, "test-video"), model=VideoJob, handler=handle)
+    subscribe(
+        broker,
+        service="test",
+        consumer=Consumer(bus.JOBS_VIDEO, "test-video"),
+        model=VideoJob,
+        handler=handle,
+    )
     await broker.start()
     await publish(broker, video_job(), bus.JOBS_VIDEO)
     await asyncio.wait_for(done.wait(), 10)
@@ -124,7 +144,13 @@ async def test_invalid_message_goes_to_the_dlq_at_once_and_the_consumer_goes_on(
     async def handle(envelope: Envelope[VideoJob]) -> None:
         handled.append(envelope.id)
 
-    subscribe(broker, service="video", consumer=Consumer(bus.JOBS_VIDEO, "test-video"), model=VideoJob, handler=handle)
+    subscribe(
+        broker,
+        service="video",
+        consumer=Consumer(bus.JOBS_VIDEO, "test-video"),
+        model=VideoJob,
+        handler=handle,
+    )
     await broker.start()
     js = nats_client.jetstream()
     await js.publish(bus.JOBS_VIDEO, b'{"not": "a job"}', headers={bus.Header.MSG_ID: "garbage-1"})
@@ -141,14 +167,22 @@ async def test_invalid_message_goes_to_the_dlq_at_once_and_the_consumer_goes_on(
     assert handled == [video_job().id]
 
 
-async def test_reject_sends_the_message_to_the_dlq_without_retrying(broker: NatsBroker, nats_client: Any) -> None:
+async def test_reject_sends_the_message_to_the_dlq_without_retrying(
+    broker: NatsBroker, nats_client: Any
+) -> None:
     attempts: list[int] = []
 
     async def handle(envelope: Envelope[VideoJob]) -> None:
         attempts.append(1)
         raise Reject("the prompt is empty")
 
-    subscribe(broker, service="video", consumer=Consumer(bus.JOBS_VIDEO, "test-video"), model=VideoJob, handler=handle)
+    subscribe(
+        broker,
+        service="video",
+        consumer=Consumer(bus.JOBS_VIDEO, "test-video"),
+        model=VideoJob,
+        handler=handle,
+    )
     await broker.start()
     await publish(broker, video_job(), bus.JOBS_VIDEO)
 

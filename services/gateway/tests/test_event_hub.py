@@ -13,8 +13,13 @@ from ovation_contracts import Donation, Money, wrap
 def donation_bytes(n: int) -> bytes:
     now = datetime(2026, 11, 21, tzinfo=UTC)
     donation = Donation(
-        id=f"simulator:{n}", source="simulator", upstream_id=str(n), donor_name="<b>x</b>",
-        amount=Money(amount=Decimal(n), currency="RUB"), created_at=now, received_at=now,
+        id=f"simulator:{n}",
+        source="simulator",
+        upstream_id=str(n),
+        donor_name="<b>x</b>",
+        amount=Money(amount=Decimal(n), currency="RUB"),
+        created_at=now,
+        received_at=now,
     )
     return wrap(donation, id=donation.id, correlation_id=donation.id).to_json()
 

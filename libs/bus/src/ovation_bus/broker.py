@@ -37,7 +37,9 @@ def make_broker(settings: BusSettings, health: Health) -> NatsBroker:
     url = settings.nats_url
 
     async def on_disconnect() -> None:
-        health.nats_lost(f"lost the connection to NATS at {url}; reconnecting every {settings.nats_reconnect_wait:g} s")
+        health.nats_lost(
+            f"lost the connection to NATS at {url}; reconnecting every {settings.nats_reconnect_wait:g} s"
+        )
 
     async def on_reconnect() -> None:
         health.nats_connected(url)

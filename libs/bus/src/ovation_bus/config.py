@@ -9,11 +9,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class BusSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="OVATION_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="OVATION_", extra="ignore", env_ignore_empty=True)
 
     nats_url: str = Field(default="nats://127.0.0.1:4222", description="NATS server(s), comma-separated")
     nats_connect_timeout: float = Field(default=2.0, gt=0, le=60)
-    nats_reconnect_wait: float = Field(default=1.0, gt=0, le=60, description="Seconds between reconnect attempts")
+    nats_reconnect_wait: float = Field(
+        default=1.0, gt=0, le=60, description="Seconds between reconnect attempts"
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "text"] = "json"
     instance: str = Field(default="", description="Replica name; the host name and pid when empty")

@@ -16,9 +16,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from faststream.nats import ConsumerConfig, JStream, NatsBroker, NatsMessage, PullSub
 from pydantic import ValidationError
@@ -34,7 +34,7 @@ P = TypeVar("P", bound=Payload)
 Handler = Callable[[Envelope[P]], Awaitable[None]]
 
 
-class Reject(Exception):  # noqa: N818 - it names the action, like FastStream's RejectMessage
+class Reject(Exception):
     """Raise from a handler for a message that can never succeed; it goes to the DLQ at once with this reason."""
 
 
@@ -64,15 +64,90 @@ def subscribe(
 ) -> None:
     """Register ``handler`` for ``consumer.subject`` (stored in the stream the contracts name for it)."""
     stream = bus.stream_for(consumer.subject)
-    dlq_subject = bus.dlq(service)
+    delivery = _Delivery(broker, service, consumer, model, handler)
+    broker.subscriber(
+        consumer.subject,
+        stream=JStream(stream.name, declare=False),
+        durable=consumer.durable,
+        pull_sub=PullSub(batch_size=consumer.batch_size, timeout=consumer.fetch_timeout),
+        # One more than ours, so a message whose handler always crashes still reaches us, and the DLQ.
+        config=ConsumerConfig(max_deliver=consumer.max_deliver + 1, ack_wait=consumer.ack_wait),
+        no_reply=True,
+    )(delivery.on_message)
 
-    async def dead_letter(message: NatsMessage, reason: str) -> None:
+
+class _Delivery(Generic[P]):
+    """What happens to one delivered message: decode, handle, then ack, nak with backoff, or dead-letter."""
+
+    def __init__(
+        self, broker: NatsBroker, service: str, consumer: Consumer, model: type[P], handler: Handler[P]
+    ):
+        self.broker = broker
+        self.service = service
+        self.consumer = consumer
+        self.model = model
+        self.handler = handler
+        self.dlq_subject = bus.dlq(service)
+
+    async def on_message(self, message: NatsMessage) -> None:
+        headers = message.raw_message.headers or {}
+        with correlated(headers.get(bus.Header.CORRELATION_ID)):
+            await self._deliver(message)
+
+    async def _deliver(self, message: NatsMessage) -> None:
+        consumer = self.consumer
+        deliveries = message.raw_message.metadata.num_delivered
+        if deliveries > consumer.max_deliver:
+            await self.dead_letter(
+                message,
+                f"no answer after {consumer.max_deliver} deliveries: "
+                f"the handler crashed or ran longer than ack_wait ({consumer.ack_wait:g} s) every time",
+            )
+            return
+        try:
+            envelope = decode(message.raw_message.data, self.model)
+        except (ValidationError, UnknownMessageType, ValueError) as exc:
+            await self.dead_letter(message, f"not a valid {self.model.TYPE} message: {_one_line(exc)}")
+            return
+        started = time.perf_counter()
+        try:
+            async with _heartbeat(message, consumer.ack_wait):
+                await self.handler(envelope)
+        except Reject as exc:
+            await self.dead_letter(message, f"rejected by {self.service}: {exc}")
+        except Exception as exc:
+            await self._failed(message, deliveries, exc)
+        else:
+            await message.ack()
+            metrics.MESSAGES_CONSUMED.labels(consumer.subject, "ack").inc()
+        finally:
+            metrics.HANDLER_SECONDS.labels(consumer.subject).observe(time.perf_counter() - started)
+
+    async def _failed(self, message: NatsMessage, deliveries: int, exc: Exception) -> None:
+        consumer = self.consumer
+        if deliveries >= consumer.max_deliver:
+            reason = f"failed {deliveries} times; last error: {type(exc).__name__}: {_one_line(exc)}"
+            await self.dead_letter(message, reason)
+            return
+        delay = consumer.retry_delay(deliveries)
+        log.warning(
+            "handler failed (delivery %d of %d), retrying in %g s: %r",
+            deliveries,
+            consumer.max_deliver,
+            delay,
+            exc,
+            exc_info=exc,
+        )
+        await message.nack(delay=delay)
+        metrics.MESSAGES_CONSUMED.labels(consumer.subject, "retry").inc()
+
+    async def dead_letter(self, message: NatsMessage, reason: str) -> None:
         raw = message.raw_message
         meta = raw.metadata
-        headers = {
+        headers: dict[str, str] = {
             bus.Header.MSG_ID: f"dlq:{meta.stream}:{meta.sequence.stream}",
             bus.Header.DLQ_REASON: reason[:1000],
-            bus.Header.DLQ_SERVICE: service,
+            bus.Header.DLQ_SERVICE: self.service,
             bus.Header.DLQ_SUBJECT: raw.subject,
             bus.Header.DLQ_STREAM: meta.stream,
             bus.Header.DLQ_SEQUENCE: str(meta.sequence.stream),
@@ -80,76 +155,37 @@ def subscribe(
         }
         if raw.headers and bus.Header.CORRELATION_ID in raw.headers:
             headers[bus.Header.CORRELATION_ID] = raw.headers[bus.Header.CORRELATION_ID]
-        # Store in the DLQ before giving up on the original: if this fails, the original is redelivered.
-        await broker.publish(raw.data, dlq_subject, headers=headers, stream=bus.DLQ.name, timeout=5.0)
+        # Stored in the DLQ before the original is given up: if this fails, the original is redelivered.
+        await self.broker.publish(
+            raw.data, self.dlq_subject, headers=headers, stream=bus.DLQ.name, timeout=5.0
+        )
         await message.reject()
-        metrics.DEAD_LETTERS.labels(consumer.subject).inc()
-        metrics.MESSAGES_CONSUMED.labels(consumer.subject, "dlq").inc()
-        log.error("sent to %s: %s", dlq_subject, reason, extra={"subject": raw.subject, "deliveries": meta.num_delivered})
+        metrics.DEAD_LETTERS.labels(self.consumer.subject).inc()
+        metrics.MESSAGES_CONSUMED.labels(self.consumer.subject, "dlq").inc()
+        log.error(
+            "sent to %s: %s",
+            self.dlq_subject,
+            reason,
+            extra={"subject": raw.subject, "deliveries": meta.num_delivered},
+        )
 
-    async def heartbeat(message: NatsMessage) -> None:
+
+@contextlib.asynccontextmanager
+async def _heartbeat(message: NatsMessage, ack_wait: float) -> AsyncIterator[None]:
+    """Tell JetStream the message is still being worked on, every half ``ack_wait``, while the block runs."""
+
+    async def beat() -> None:
         while True:
-            await asyncio.sleep(consumer.ack_wait / 2)
+            await asyncio.sleep(ack_wait / 2)
             await message.in_progress()
 
-    async def on_message(message: NatsMessage) -> None:
-        deliveries = message.raw_message.metadata.num_delivered
-        correlation = (message.raw_message.headers or {}).get(bus.Header.CORRELATION_ID)
-        with correlated(correlation):
-            if deliveries > consumer.max_deliver:
-                await dead_letter(
-                    message,
-                    f"no answer after {consumer.max_deliver} deliveries: "
-                    f"the handler crashed or ran longer than ack_wait ({consumer.ack_wait:g} s) every time",
-                )
-                return
-            try:
-                envelope = decode(message.raw_message.data, model)
-            except (ValidationError, UnknownMessageType, ValueError) as exc:
-                await dead_letter(message, f"not a valid {model.TYPE} message: {_one_line(exc)}")
-                return
-            beat = asyncio.create_task(heartbeat(message))
-            started = time.perf_counter()
-            try:
-                await handler(envelope)
-            except Reject as exc:
-                await dead_letter(message, f"rejected by {service}: {exc}")
-                return
-            except Exception as exc:
-                if deliveries >= consumer.max_deliver:
-                    await dead_letter(
-                        message, f"failed {deliveries} times; last error: {type(exc).__name__}: {_one_line(exc)}"
-                    )
-                    return
-                delay = consumer.retry_delay(deliveries)
-                log.warning(
-                    "handler failed (delivery %d of %d), retrying in %g s: %r",
-                    deliveries,
-                    consumer.max_deliver,
-                    delay,
-                    exc,
-                    exc_info=exc,
-                )
-                await message.nack(delay=delay)
-                metrics.MESSAGES_CONSUMED.labels(consumer.subject, "retry").inc()
-                return
-            finally:
-                beat.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await beat
-                metrics.HANDLER_SECONDS.labels(consumer.subject).observe(time.perf_counter() - started)
-            await message.ack()
-            metrics.MESSAGES_CONSUMED.labels(consumer.subject, "ack").inc()
-
-    broker.subscriber(
-        consumer.subject,
-        stream=JStream(stream.name, declare=False),
-        durable=consumer.durable,
-        pull_sub=PullSub(batch_size=consumer.batch_size, timeout=consumer.fetch_timeout),
-        # One more than ours, so a message whose handler always crashes still reaches on_message and the DLQ.
-        config=ConsumerConfig(max_deliver=consumer.max_deliver + 1, ack_wait=consumer.ack_wait),
-        no_reply=True,
-    )(on_message)
+    task = asyncio.create_task(beat())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def _one_line(exc: BaseException) -> str:
@@ -157,5 +193,3 @@ def _one_line(exc: BaseException) -> str:
 
 
 __all__ = ["Consumer", "Handler", "Reject", "subscribe"]
-
-

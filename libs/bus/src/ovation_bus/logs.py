@@ -13,7 +13,11 @@ from typing import Any
 
 correlation_id: ContextVar[str | None] = ContextVar("correlation_id", default=None)
 
-_RESERVED = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime", "color_message"}
+_RESERVED = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
+    "message",
+    "asctime",
+    "color_message",
+}
 
 
 @contextlib.contextmanager

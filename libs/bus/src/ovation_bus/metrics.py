@@ -18,7 +18,11 @@ HANDLER_SECONDS = Histogram(
     buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120, 600),
 )
 MESSAGES_PUBLISHED = Counter(
-    "ovation_messages_published_total", "Messages acknowledged by JetStream, by stream", ["stream", "duplicate"]
+    "ovation_messages_published_total",
+    "Messages acknowledged by JetStream, by stream",
+    ["stream", "duplicate"],
 )
 PUBLISH_RETRIES = Counter("ovation_publish_retries_total", "Publish attempts that failed and were retried")
-DEAD_LETTERS = Counter("ovation_dead_letters_total", "Messages sent to the DLQ, by subject filter", ["subject"])
+DEAD_LETTERS = Counter(
+    "ovation_dead_letters_total", "Messages sent to the DLQ, by subject filter", ["subject"]
+)

@@ -132,7 +132,7 @@ class ServiceRuntime:
                 raise
             except Exception:
                 failures += 1
-                delay = min(30.0, 0.5 * 2**failures) * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not crypto
+                delay = min(30.0, 0.5 * 2**failures) * random.uniform(0.5, 1.0)
                 log.exception("%s crashed (%d times so far); restarting in %.1f s", name, failures, delay)
                 await asyncio.sleep(delay)
 
@@ -140,8 +140,9 @@ class ServiceRuntime:
         @self.broker.subscriber(bus.control(self.service, "health"))
         async def answer(_: dict[str, Any]) -> bytes:
             report = self.health.report()
-            return wrap(report, id=f"health:{self.health.instance}", correlation_id=f"health:{self.service}").to_json()
-
+            return wrap(
+                report, id=f"health:{self.health.instance}", correlation_id=f"health:{self.service}"
+            ).to_json()
 
     # HTTP -------------------------------------------------------------------------------------------------------
     def http_app(self, app: FastAPI | None = None, *, title: str | None = None) -> FastAPI:

@@ -47,7 +47,9 @@ def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
         return True
 
 
-def nats_server_command(*, host: str, port: int, monitor_port: int, store_dir: Path, name: str = "ovation") -> list[str]:
+def nats_server_command(
+    *, host: str, port: int, monitor_port: int, store_dir: Path, name: str = "ovation"
+) -> list[str]:
     """nats-server with JetStream, its file store in ``store_dir``, monitoring (``/healthz``) on ``monitor_port``."""
     return [
         str(binary("nats-server")),

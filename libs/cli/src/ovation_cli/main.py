@@ -33,14 +33,18 @@ def build_parser() -> argparse.ArgumentParser:
     up.set_defaults(handler=lambda args: _run_up(args.colour))
 
     status = commands.add_parser("status", help="print each service's health")
-    status.set_defaults(handler=lambda args: _run_status())
+    status.set_defaults(handler=_run_status)
 
     tail = commands.add_parser("tail", help="print decoded events on a subject, live")
-    tail.add_argument("subject", nargs="?", default=">", help="NATS subject, wildcards allowed (default: everything)")
+    tail.add_argument(
+        "subject", nargs="?", default=">", help="NATS subject, wildcards allowed (default: everything)"
+    )
     tail.add_argument("--raw", action="store_true", help="print each envelope as JSON")
     tail.add_argument("-n", "--count", type=int, help="stop after this many messages")
-    tail.add_argument("--since", type=_parse_duration, help="first replay what the streams stored in this window (5m, 1h)")
-    tail.set_defaults(handler=lambda args: _run_tail(args))
+    tail.add_argument(
+        "--since", type=_parse_duration, help="first replay what the streams stored in this window (5m, 1h)"
+    )
+    tail.set_defaults(handler=_run_tail)
 
     for plugin in entry_points(group="ovation.commands"):
         register: Callable[[Any], None] = plugin.load()
@@ -54,7 +58,7 @@ def _run_up(colour: bool | None) -> int:
     return up(colour)
 
 
-def _run_status() -> int:
+def _run_status(_: argparse.Namespace) -> int:
     from .status import status
 
     return status()

@@ -17,7 +17,9 @@ def gather(timeout: float = 2.0) -> list[dict[str, Any]]:
             nats = client.get(f"{state.nats_monitor_url}/healthz?js-enabled-only=true")
             rows.append({"service": "nats", "status": "ok" if nats.is_success else "down", "reasons": []})
         except httpx.HTTPError as exc:
-            rows.append({"service": "nats", "status": "down", "reasons": [f"unreachable at {state.nats_url}: {exc}"]})
+            rows.append(
+                {"service": "nats", "status": "down", "reasons": [f"unreachable at {state.nats_url}: {exc}"]}
+            )
         for name, url in state.services.items():
             try:
                 report = client.get(f"{url}/health").json()

@@ -43,7 +43,10 @@ async def _tail(subject: str, *, url: str, raw: bool, count: int | None, since: 
     try:
         client = await nats.connect(url, connect_timeout=3, max_reconnect_attempts=-1, allow_reconnect=True)
     except Exception as exc:
-        print(f"cannot reach NATS at {url} ({exc}). Is `ovation up` running? Set OVATION_NATS_URL otherwise.", file=sys.stderr)
+        print(
+            f"cannot reach NATS at {url} ({exc}). Is `ovation up` running? Set OVATION_NATS_URL otherwise.",
+            file=sys.stderr,
+        )
         return 1
     seen = 0
 

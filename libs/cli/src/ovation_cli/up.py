@@ -15,6 +15,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -64,7 +65,8 @@ class Launcher:
         sys.stdout.flush()
 
     async def _pump(self, child: Child) -> None:
-        assert child.process is not None and child.process.stdout is not None
+        assert child.process is not None
+        assert child.process.stdout is not None
         async for raw in child.process.stdout:
             self.say(child.name, raw.decode(errors="replace").rstrip(), child.colour)
 
@@ -90,7 +92,10 @@ class Launcher:
             Child(
                 name="nats",
                 argv=nats_server_command(
-                    host="127.0.0.1", port=nats_port, monitor_port=monitor_port, store_dir=self.directory / "nats"
+                    host="127.0.0.1",
+                    port=nats_port,
+                    monitor_port=monitor_port,
+                    store_dir=self.directory / "nats",
                 ),
                 env=dict(os.environ),
                 ready_url=f"http://127.0.0.1:{monitor_port}/healthz?js-enabled-only=true",
@@ -158,7 +163,9 @@ class Launcher:
                     if (await client.get(child.ready_url)).is_success:
                         return
                 await asyncio.sleep(0.1)
-        raise LaunchError(f"{child.name} was not ready within {timeout:g} s ({child.ready_url}); see its lines above")
+        raise LaunchError(
+            f"{child.name} was not ready within {timeout:g} s ({child.ready_url}); see its lines above"
+        )
 
     async def supervise(self, child: Child) -> None:
         """Restart ``child`` whenever it exits on its own, with backoff, until we are stopping."""
@@ -213,8 +220,8 @@ class Launcher:
                 if child.name == "nats":
                     await self.wait_ready(child)
                 supervisors.append(asyncio.create_task(self.supervise(child)))
-            waiting = asyncio.gather(*(self.wait_ready(child) for child in self.children[1:]))
-            stop_wait = asyncio.create_task(self.stopping.wait())
+            waiting: asyncio.Future[Any] = asyncio.gather(*(self.wait_ready(child) for child in self.children[1:]))
+            stop_wait: asyncio.Future[Any] = asyncio.ensure_future(self.stopping.wait())
             done, _ = await asyncio.wait({waiting, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
             if waiting in done:
                 waiting.result()

@@ -12,7 +12,10 @@ from .money import Money
 
 SourceName = Annotated[
     str,
-    Field(pattern=r"^[a-z][a-z0-9-]{0,31}$", description="Where it came from: donationalerts, simulator, api, ..."),
+    Field(
+        pattern=r"^[a-z][a-z0-9-]{0,31}$",
+        description="Where it came from: donationalerts, simulator, api, ...",
+    ),
 ]
 UpstreamId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._\-]+$")]
 
@@ -44,7 +47,8 @@ class Donation(Payload):
     audio_url: HttpUrl | None = None
     amount: Money
     amount_in_user_currency: Money | None = Field(
-        default=None, description="The upstream's own conversion to the streamer's currency, when it gives one"
+        default=None,
+        description="The upstream's own conversion to the streamer's currency, when it gives one",
     )
     created_at: AwareDatetime = Field(description="When the donor paid, UTC")
     received_at: AwareDatetime = Field(description="When Ovation received it, UTC")
@@ -81,7 +85,9 @@ class ChatEvent(Payload):
     amount: Money | None = Field(default=None, description="What a superchat or gift is worth, if known")
     gift_name: str | None = Field(default=None, max_length=100)
     gift_count: int | None = Field(default=None, ge=1, le=100_000)
-    persona: str | None = Field(default=None, max_length=64, description="The persona it is addressed to, if any")
+    persona: str | None = Field(
+        default=None, max_length=64, description="The persona it is addressed to, if any"
+    )
     created_at: AwareDatetime
     received_at: AwareDatetime
 

@@ -132,15 +132,16 @@ def stream_for(subject: str) -> StreamSpec:
 
 def _matches(pattern: str, subject: str) -> bool:
     p_tokens, s_tokens = pattern.split("."), subject.split(".")
-    for i, token in enumerate(p_tokens):
-        if token == ">":
+    for i, part in enumerate(p_tokens):
+        if part == ">":
             return len(s_tokens) > i
-        if i >= len(s_tokens) or (token != "*" and token != s_tokens[i]):
+        if i >= len(s_tokens) or (part != "*" and part != s_tokens[i]):
             return False
     return len(p_tokens) == len(s_tokens)
 
 
 # KV buckets -----------------------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True, slots=True)
 class KvSpec:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Annotated, Any, ClassVar, Generic, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, TypeVar, cast
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -63,7 +63,9 @@ class Envelope(BaseModel, Generic[P]):
     def _type_matches_payload(self) -> Envelope[P]:
         if isinstance(self.payload, Payload):
             if self.type != self.payload.TYPE:
-                raise ValueError(f"envelope type {self.type!r} does not match payload type {self.payload.TYPE!r}")
+                raise ValueError(
+                    f"envelope type {self.type!r} does not match payload type {self.payload.TYPE!r}"
+                )
             if self.schema_version != self.payload.SCHEMA_VERSION:
                 raise ValueError(
                     f"schema_version {self.schema_version} is not the version this code reads "
@@ -81,12 +83,13 @@ PayloadT = TypeVar("PayloadT", bound=Payload)
 def wrap(
     payload: PayloadT,
     *,
-    id: str,  # noqa: A002 - the envelope's own field name
+    id: str,
     correlation_id: str,
     occurred_at: datetime | None = None,
 ) -> Envelope[PayloadT]:
     """Put a payload in an envelope; ``id`` must be stable for the same fact (it is the dedupe key)."""
-    return Envelope[type(payload)](  # type: ignore[misc]
+    envelope_type = cast("type[Envelope[PayloadT]]", Envelope[type(payload)])  # type: ignore[misc]
+    return envelope_type(
         id=id,
         type=payload.TYPE,
         schema_version=payload.SCHEMA_VERSION,

@@ -64,8 +64,12 @@ class Verdict(BaseModel):
     categories: tuple[Category, ...] = ()
     spans: tuple[Span, ...] = ()
     reason: str = Field(default="", max_length=1000)
-    uncertain: bool = Field(default=False, description="The rules could not decide; a second opinion may follow")
-    failed_closed: bool = Field(default=False, description="Moderation itself failed, so the verdict is strict")
+    uncertain: bool = Field(
+        default=False, description="The rules could not decide; a second opinion may follow"
+    )
+    failed_closed: bool = Field(
+        default=False, description="Moderation itself failed, so the verdict is strict"
+    )
     reviewed_by: tuple[Reviewer, ...] = (Reviewer.RULES,)
 
 

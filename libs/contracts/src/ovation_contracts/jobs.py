@@ -64,7 +64,9 @@ class JobState(StrEnum):
     """Not taken: a full queue or a budget; ``reason`` says which."""
 
 
-FINAL_JOB_STATES = frozenset({JobState.READY, JobState.FALLBACK, JobState.FAILED, JobState.SKIPPED, JobState.REFUSED})
+FINAL_JOB_STATES = frozenset(
+    {JobState.READY, JobState.FALLBACK, JobState.FAILED, JobState.SKIPPED, JobState.REFUSED}
+)
 
 
 class JobStatus(Payload):
@@ -76,5 +78,7 @@ class JobStatus(Payload):
     state: JobState
     progress: float | None = Field(default=None, ge=0, le=1)
     detail: str = Field(default="", max_length=500, description="What is happening, for the dashboard")
-    reason: str | None = Field(default=None, max_length=500, description="Why it fell back, failed or was refused")
+    reason: str | None = Field(
+        default=None, max_length=500, description="Why it fell back, failed or was refused"
+    )
     artifact: ArtifactRef | None = None

@@ -115,9 +115,15 @@ class SimulatorSettings(KvDocument):
     currencies: dict[CurrencyCode, float] = Field(
         default_factory=lambda: {"RUB": 0.6, "USD": 0.2, "EUR": 0.1, "KZT": 0.05, "UAH": 0.05}
     )
-    harmful_share: float = Field(default=0.0, ge=0, le=1, description="Share of messages moderation must catch")
-    chat_share: float = Field(default=0.0, ge=0, le=1, description="Share of events that are chat/superchat/gift")
-    burst_size: int = Field(default=0, ge=0, le=10_000, description="Donations sent at once every burst period")
+    harmful_share: float = Field(
+        default=0.0, ge=0, le=1, description="Share of messages moderation must catch"
+    )
+    chat_share: float = Field(
+        default=0.0, ge=0, le=1, description="Share of events that are chat/superchat/gift"
+    )
+    burst_size: int = Field(
+        default=0, ge=0, le=10_000, description="Donations sent at once every burst period"
+    )
     burst_every_seconds: float = Field(default=0, ge=0, le=86_400)
 
     @model_validator(mode="after")

@@ -32,7 +32,9 @@ class StageCue(Payload):
     donor_name: str = Field(max_length=100)
     amount: Money | None = None
     message: str | None = Field(default=None, max_length=2000, description="Moderated; None when hidden")
-    artifact: ArtifactRef | None = Field(default=None, description="The video or audio to play; None for an alert")
+    artifact: ArtifactRef | None = Field(
+        default=None, description="The video or audio to play; None for an alert"
+    )
     duration_ms: int | None = Field(default=None, ge=0, description="How long it plays, when known")
 
 

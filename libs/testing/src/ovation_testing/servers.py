@@ -50,7 +50,10 @@ class NatsServer:
     def start(self, timeout: float = 15.0) -> NatsServer:
         self.workdir.mkdir(parents=True, exist_ok=True)
         command = nats_server_command(
-            host=self.host, port=self.port, monitor_port=self.monitor_port, store_dir=self.workdir / "jetstream"
+            host=self.host,
+            port=self.port,
+            monitor_port=self.monitor_port,
+            store_dir=self.workdir / "jetstream",
         )
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
@@ -132,7 +135,7 @@ def _port_pairs(count: int) -> list[int]:
     ports: list[int] = []
     deadline = time.monotonic() + 10
     while len(ports) < count and time.monotonic() < deadline:
-        port = random.randint(20000, 45000)  # noqa: S311
+        port = random.randint(20000, 45000)
         if port not in ports and port_is_free(port) and port_is_free(port + 10000):
             ports.append(port)
     if len(ports) < count:

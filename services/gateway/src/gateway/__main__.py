@@ -12,10 +12,12 @@ from .config import GatewaySettings
 
 def main() -> None:
     try:
-        settings = GatewaySettings()  # type: ignore[call-arg]
+        settings = GatewaySettings()
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        sys.exit(f"gateway: invalid settings ({problems}). Set OVATION_ADMIN_TOKEN (16+ characters) in your .env.")
+        sys.exit(
+            f"gateway: invalid settings ({problems}). Set OVATION_ADMIN_TOKEN (16+ characters) in your .env."
+        )
     serve(create_app(settings), host=settings.host, port=settings.port)
 
 

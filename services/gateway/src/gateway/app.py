@@ -20,7 +20,7 @@ FORWARDED_SUBJECTS = ("donations.>", "chat.>", "events.>")
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
-    settings = settings or GatewaySettings()  # type: ignore[call-arg]  # the token comes from the environment
+    settings = settings or GatewaySettings()
     runtime = ServiceRuntime(bus.Service.GATEWAY)
     hub = EventHub(backlog=settings.events_backlog, client_queue=settings.events_client_queue)
 

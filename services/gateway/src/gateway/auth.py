@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 
-ADMIN_TOKEN_HINT = (
+HOW_TO_AUTHENTICATE = (
     "send the admin token as 'Authorization: Bearer <token>'; `ovation up` prints it, "
     "and it is OVATION_ADMIN_TOKEN in your .env"
 )
@@ -19,13 +19,13 @@ def require_admin(request: Request) -> None:
     if scheme.lower() != "bearer" or not presented:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
-            detail=f"Missing admin token: {ADMIN_TOKEN_HINT}.",
+            detail=f"Missing admin token: {HOW_TO_AUTHENTICATE}.",
             headers={"WWW-Authenticate": "Bearer"},
         )
     if not hmac.compare_digest(presented.strip().encode(), expected.encode()):
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
-            detail=f"Wrong admin token: {ADMIN_TOKEN_HINT}.",
+            detail=f"Wrong admin token: {HOW_TO_AUTHENTICATE}.",
             headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
         )
 

@@ -7,7 +7,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class GatewaySettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore", env_ignore_empty=True)
 
     host: str = Field(default="127.0.0.1", description="Address to listen on; 0.0.0.0 inside a container")
     port: int = Field(default=8080, ge=1, le=65535, validation_alias="OVATION_PORT")
@@ -16,5 +16,7 @@ class GatewaySettings(BaseSettings):
         min_length=16,
         description="Bearer token for the dashboard and the control API",
     )
-    events_backlog: int = Field(default=200, ge=0, le=10_000, description="Recent events kept for new viewers")
+    events_backlog: int = Field(
+        default=200, ge=0, le=10_000, description="Recent events kept for new viewers"
+    )
     events_client_queue: int = Field(default=1000, ge=10, le=100_000)

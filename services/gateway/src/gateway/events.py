@@ -92,9 +92,9 @@ class EventHub:
         VIEWERS.set(len(self._viewers))
         try:
             yield "retry: 2000\n\n"
-            for event in self._replay(last_event_id, backlog):
-                if viewer.wants(event):
-                    yield event.sse()
+            for missed in self._replay(last_event_id, backlog):
+                if viewer.wants(missed):
+                    yield missed.sse()
             while True:
                 try:
                     event = await asyncio.wait_for(viewer.queue.get(), KEEPALIVE_SECONDS)

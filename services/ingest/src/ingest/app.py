@@ -25,7 +25,11 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         stored = await load(broker, SimulatorSettings)
         if stored is None:
             stored = SimulatorSettings(
-                **({"donations_per_minute": settings.simulator_rate} if settings.simulator_rate is not None else {})
+                **(
+                    {"donations_per_minute": settings.simulator_rate}
+                    if settings.simulator_rate is not None
+                    else {}
+                )
             )
             await save(broker, stored)
         return stored
@@ -34,6 +38,6 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
 
         @runtime.background("simulator")
         async def simulator() -> None:
-            await run_simulator(publish_event, simulator_settings, rng=random.Random(settings.simulator_seed))  # noqa: S311
+            await run_simulator(publish_event, simulator_settings, rng=random.Random(settings.simulator_seed))
 
     return runtime.http_app(title="Ovation ingest")

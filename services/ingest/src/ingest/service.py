@@ -22,7 +22,9 @@ def envelope_for(event: Donation | ChatEvent) -> tuple[Envelope[Donation] | Enve
     """The envelope (its id is the event's global id, hence the ``Nats-Msg-Id``) and the subject of an event."""
     if isinstance(event, Donation):
         return wrap(event, id=event.id, correlation_id=event.id), bus.donation_received(event.source)
-    return wrap(event, id=event.id, correlation_id=event.id), bus.chat_received(event.kind.value, event.source)
+    return wrap(event, id=event.id, correlation_id=event.id), bus.chat_received(
+        event.kind.value, event.source
+    )
 
 
 async def run_simulator(

@@ -47,7 +47,7 @@ class Simulator:
         low, high, step = AMOUNT_RANGES.get(currency, (1, 100, 1))
         # Log-uniform: many small donations, a few large ones, like a real stream.
         value = math.exp(self.rng.uniform(math.log(low), math.log(high)))
-        rounded = max(low, int(round(value / step)) * step)
+        rounded = max(low, round(value / step) * step)
         return Money(amount=Decimal(rounded), currency=currency)
 
     def _language(self) -> str:
@@ -89,7 +89,9 @@ class Simulator:
     def chat_event(self, now: datetime) -> ChatEvent:
         language = self._language()
         upstream_id = self._upstream_id()
-        kind = self.rng.choices([ChatKind.CHAT, ChatKind.SUPERCHAT, ChatKind.GIFT], weights=[0.7, 0.2, 0.1])[0]
+        kind = self.rng.choices([ChatKind.CHAT, ChatKind.SUPERCHAT, ChatKind.GIFT], weights=[0.7, 0.2, 0.1])[
+            0
+        ]
         author = self._donor(language) or "viewer"
         paid = kind is not ChatKind.CHAT
         return ChatEvent(

@@ -22,7 +22,10 @@ router = APIRouter(prefix="/api/v1", tags=["events"])
         "`Last-Event-ID` to receive what was missed while it is still in the backlog."
     ),
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}}, 401: {"description": "Missing or wrong admin token"}},
+    responses={
+        200: {"content": {"text/event-stream": {}}},
+        401: {"description": "Missing or wrong admin token"},
+    },
 )
 async def stream_events(
     request: Request,
