@@ -34,6 +34,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         description="Dashboard, OBS widget pages, control API and the live event stream.",
     )
     app.state.admin_token = settings.admin_token.get_secret_value()
+    app.state.widget_token = settings.widget_token.get_secret_value() if settings.widget_token else None
     app.state.hub = hub
     app.include_router(events.router)
     app.include_router(pages.router)

@@ -31,3 +31,21 @@ def require_admin(request: Request) -> None:
 
 
 Admin = Annotated[None, Depends(require_admin)]
+
+
+def require_widget(request: Request, token: str = "") -> None:
+    """The widget token, from the ``token`` query parameter (OBS browser sources cannot send headers)."""
+    expected: str | None = request.app.state.widget_token
+    if expected is None:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            detail="The OBS widget is off: set OVATION_WIDGET_TOKEN (16+ characters); `ovation up` sets one for you.",
+        )
+    if not token or not hmac.compare_digest(token.encode(), expected.encode()):
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            detail="Missing or wrong widget token: copy the widget URL that `ovation up` printed into OBS.",
+        )
+
+
+Widget = Annotated[None, Depends(require_widget)]

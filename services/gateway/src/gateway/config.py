@@ -16,6 +16,12 @@ class GatewaySettings(BaseSettings):
         min_length=16,
         description="Bearer token for the dashboard and the control API",
     )
+    widget_token: SecretStr | None = Field(
+        default=None,
+        validation_alias="OVATION_WIDGET_TOKEN",
+        min_length=16,
+        description="Read-only token in the OBS widget URL; the widget is off without one",
+    )
     events_backlog: int = Field(
         default=200, ge=0, le=10_000, description="Recent events kept for new viewers"
     )

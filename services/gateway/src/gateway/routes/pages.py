@@ -15,7 +15,16 @@ async def home() -> RedirectResponse:
     return RedirectResponse("/dashboard")
 
 
+def _page(name: str) -> HTMLResponse:
+    return HTMLResponse(resources.files("gateway").joinpath(f"static/{name}").read_text(encoding="utf-8"))
+
+
 @router.get("/dashboard")
 async def dashboard() -> HTMLResponse:
-    html = resources.files("gateway").joinpath("static/dashboard.html").read_text(encoding="utf-8")
-    return HTMLResponse(html)
+    return _page("dashboard.html")
+
+
+@router.get("/widget")
+async def widget() -> HTMLResponse:
+    """The OBS browser source. The page is public; what it shows needs the widget token in its URL."""
+    return _page("widget.html")
