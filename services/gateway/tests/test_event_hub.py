@@ -102,3 +102,12 @@ async def test_close_ends_every_stream() -> None:
         raise AssertionError("expected the stream to end")
     except StopAsyncIteration:
         pass
+
+
+def test_the_same_event_is_forwarded_once() -> None:
+    hub = EventHub(backlog=10)
+    assert hub.receive(donation_bytes(1)) is not None
+    assert hub.receive(donation_bytes(1)) is None
+    for n in range(2, 20):
+        hub.receive(donation_bytes(n))
+    assert hub.receive(donation_bytes(1)) is not None, "only the backlog window is remembered"

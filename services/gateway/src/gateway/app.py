@@ -8,11 +8,11 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from faststream.nats import NatsMessage
 
-from ovation_bus import ServiceRuntime
+from ovation_bus import ServiceRuntime, jetstream
 from ovation_contracts import bus
 
 from .config import GatewaySettings
-from .events import EventHub
+from .events import EventHub, backfill_recent
 from .routes import events, pages
 from .security import SecurityHeaders
 
@@ -42,6 +42,11 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     app.add_middleware(SecurityHeaders)
     runtime.on_shutdown(hub.close)
+
+    @runtime.on_ready
+    async def backfill() -> None:
+        await backfill_recent(jetstream(runtime.broker), hub)
+
     return runtime.http_app(app)
 
 

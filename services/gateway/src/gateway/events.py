@@ -11,11 +11,14 @@ import logging
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
+from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
 from prometheus_client import Counter, Gauge
 from pydantic import ValidationError
 
-from ovation_contracts import UnknownMessageType, decode
+from ovation_contracts import UnknownMessageType, bus, decode
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +52,12 @@ class EventHub:
     def __init__(self, backlog: int = 200, client_queue: int = 1000) -> None:
         self._viewers: set[Viewer] = set()
         self._recent: deque[BusEvent] = deque(maxlen=backlog)
+        self._recent_ids: set[str] = set()
         self._client_queue = client_queue
+
+    @property
+    def backlog_size(self) -> int:
+        return self._recent.maxlen or 0
 
     def receive(self, data: bytes) -> BusEvent | None:
         """Take a raw bus message; forward it if it is a valid Ovation envelope."""
@@ -60,7 +68,13 @@ class EventHub:
             log.debug("not forwarding an invalid message: %s", exc)
             return None
         event = BusEvent(id=envelope.id, type=envelope.type, data=data.decode())
-        self._recent.append(event)
+        if event.id in self._recent_ids:
+            return None  # a redelivery, or the start-up backfill meeting the live subscription
+        if self._recent.maxlen:
+            if len(self._recent) == self._recent.maxlen:
+                self._recent_ids.discard(self._recent[0].id)
+            self._recent.append(event)
+            self._recent_ids.add(event.id)
         for viewer in list(self._viewers):
             if viewer.closed or not viewer.wants(event):
                 continue
@@ -116,3 +130,25 @@ class EventHub:
                 return recent[len(ids) - ids[::-1].index(last_event_id) :]
             return recent  # older than the backlog: send all we have; the page skips ids it already shows
         return recent[-backlog:] if backlog else []
+
+
+async def backfill_recent(js: JetStreamContext, hub: EventHub) -> int:
+    """Fill the hub's backlog with the newest stored events, so a dashboard opened now sees what just happened,
+    whichever service started first. Returns how many were taken."""
+    wanted = hub.backlog_size
+    stored: list[tuple[datetime, bytes]] = []
+    for stream in (bus.DONATIONS, bus.EVENTS):
+        state = (await js.stream_info(stream.name)).state
+        if not state.messages:
+            continue
+        for sequence in range(max(state.first_seq, state.last_seq - wanted + 1), state.last_seq + 1):
+            try:
+                message = await js.get_msg(stream.name, sequence)
+            except NotFoundError:
+                continue  # removed by the stream's limits meanwhile
+            if message.data:
+                stored.append((message.time or datetime.min.replace(tzinfo=UTC), message.data))
+    stored.sort(key=lambda item: item[0])
+    taken = sum(hub.receive(data) is not None for _, data in stored[-wanted:]) if wanted else 0
+    log.info("backfilled %d recent events for the live stream", taken)
+    return taken
