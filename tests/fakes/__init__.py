@@ -1,0 +1,1 @@
+"""Fake external services speaking their real protocols on loopback, for tests (see EXTERNAL_APIS.md)."""

@@ -15,7 +15,7 @@ Decisions, because DonationAlerts documents none of them:
   listed in :attr:`DonationReceived.truncated` so the service can log it.
 - ``amount_in_user_currency`` carries no currency of its own: it is in the streamer's main currency, which
   ``/user/oauth`` does not document. It is kept only when that currency is known (configured, or read from an
-  undocumented ``currency`` field of the profile), and dropped otherwise.
+  undocumented ``currency`` field of the profile) and readable; otherwise it is dropped, never the donation.
 - For ``message_type == "audio"`` the audio's address is taken from ``audio_url`` if present, else from
   ``message`` when that is an http(s) URL (which field holds it is undocumented).
 """
@@ -59,9 +59,12 @@ class DonationReceived:
     donation: Donation
     via: Via
     truncated: tuple[str, ...] = ()
+    ignored: tuple[str, ...] = ()
+    """Optional fields present but unreadable, left out (e.g. ``amount_in_user_currency``): worth a log line."""
 
     @property
     def upstream_id(self) -> int:
+        """The donation's DonationAlerts id, as a number for cursor comparisons."""
         return int(self.donation.upstream_id)
 
 
@@ -77,8 +80,9 @@ class Rejected:
     excerpt: str = field(default="", repr=False)
 
     @property
-    def upstream_id(self) -> str | None:
-        return self.error.upstream_id
+    def upstream_id(self) -> int | None:
+        """The donation's DonationAlerts id when it could be read (it counts for the cursor too)."""
+        return int(self.error.upstream_id) if self.error.upstream_id is not None else None
 
     @property
     def key(self) -> str:
@@ -258,6 +262,8 @@ def parse_donation(
     ``received_at`` must be aware (it is the moment Ovation got it). ``user_currency`` is the streamer's main
     DonationAlerts currency, needed to keep ``amount_in_user_currency``. Raises :class:`Malformed`.
     """
+    if received_at.tzinfo is None:
+        raise ValueError("received_at must carry a zone (UTC)")
     if not isinstance(raw, Mapping):
         _wrong_type("donation", "an object", raw)
     if "id" not in raw:
@@ -314,12 +320,16 @@ def _parse_known_id(
         truncated.append("message")
 
     in_user_currency: Money | None = None
+    ignored: list[str] = []
     converted = raw.get("amount_in_user_currency")
     if converted is not None and user_currency is not None:
-        in_user_currency = Money(
-            amount=read_amount(converted, "amount_in_user_currency"),
-            currency=read_currency(user_currency, "user currency"),
-        )
+        try:  # optional: an unreadable conversion is dropped, the donation still has its own amount
+            in_user_currency = Money(
+                amount=read_amount(converted, "amount_in_user_currency"),
+                currency=read_currency(user_currency, "user currency"),
+            )
+        except Malformed:
+            ignored.append("amount_in_user_currency")
 
     donation = Donation(
         id=global_id(SOURCE, upstream_id),
@@ -335,7 +345,7 @@ def _parse_known_id(
         received_at=received_at,
         is_test=bool(raw.get("_is_test_alert")),
     )
-    return DonationReceived(donation=donation, via=via, truncated=tuple(truncated))
+    return DonationReceived(donation=donation, via=via, truncated=tuple(truncated), ignored=tuple(ignored))
 
 
 @dataclass(frozen=True)
