@@ -26,7 +26,7 @@ test-fast: ## Run the tests that need no browser and are not slow
 lint: ## ruff (lint and format check) and mypy --strict
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
-	$(UV) run mypy libs/contracts/src libs/bus/src libs/artifacts/src libs/cli/src services/ingest/src services/gateway/src
+	$(UV) run mypy libs/*/src services/*/src tests/fakes
 
 format: ## Format and fix what ruff can
 	$(UV) run ruff format .

@@ -220,7 +220,9 @@ class Launcher:
                 if child.name == "nats":
                     await self.wait_ready(child)
                 supervisors.append(asyncio.create_task(self.supervise(child)))
-            waiting: asyncio.Future[Any] = asyncio.gather(*(self.wait_ready(child) for child in self.children[1:]))
+            waiting: asyncio.Future[Any] = asyncio.gather(
+                *(self.wait_ready(child) for child in self.children[1:])
+            )
             stop_wait: asyncio.Future[Any] = asyncio.ensure_future(self.stopping.wait())
             done, _ = await asyncio.wait({waiting, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
             if waiting in done:
