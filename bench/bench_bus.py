@@ -15,7 +15,6 @@ import statistics
 import tempfile
 import time
 from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 
 from ovation_bus import (
@@ -29,23 +28,14 @@ from ovation_bus import (
     publish,
     subscribe,
 )
-from ovation_contracts import Envelope, Money, VideoJob, bus, job_id, wrap
-from ovation_testing import NatsServer
+from ovation_contracts import Envelope, VideoJob, bus
+from ovation_testing import NatsServer, factories
 
 MESSAGES = int(os.environ.get("BENCH_MESSAGES", "10000"))
 
 
 def job(n: int, run: str) -> Envelope[VideoJob]:
-    donation = f"bench:{run}-{n}"
-    payload = VideoJob(
-        job_id=job_id(donation, "video"),
-        donation_id=donation,
-        donor_name="bench",
-        amount=Money(amount=Decimal(1000), currency="RUB"),
-        amount_base=Money(amount=Decimal(1000), currency="RUB"),
-        message="a cat in space",
-    )
-    return wrap(payload, id=payload.job_id, correlation_id=donation)
+    return factories.video_job(f"bench:{run}-{n}", donor_name="bench")
 
 
 def percentile(values: list[float], q: float) -> float:

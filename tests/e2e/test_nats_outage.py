@@ -11,7 +11,6 @@ import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 
 import httpx
@@ -19,8 +18,8 @@ import nats
 import psutil
 import pytest
 
-from ovation_contracts import Money, VideoJob, bus, job_id, wrap
-from ovation_testing import NatsServer, ServiceProcess
+from ovation_contracts import bus
+from ovation_testing import NatsServer, ServiceProcess, factories
 
 pytestmark = [pytest.mark.nats, pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -64,15 +63,7 @@ async def publish_jobs(url: str, names: list[str]) -> None:
     client = await nats.connect(url)
     js = client.jetstream()
     for name in names:
-        donation = f"simulator:{name}"
-        job = VideoJob(
-            job_id=job_id(donation, "video"),
-            donation_id=donation,
-            donor_name=name,
-            amount=Money(amount=Decimal(1000), currency="RUB"),
-            amount_base=Money(amount=Decimal(1000), currency="RUB"),
-        )
-        envelope = wrap(job, id=job.job_id, correlation_id=donation)
+        envelope = factories.video_job(f"simulator:{name}", donor_name=name)
         await js.publish(bus.JOBS_VIDEO, envelope.to_json(), headers={bus.Header.MSG_ID: envelope.id})
     await client.drain()
 

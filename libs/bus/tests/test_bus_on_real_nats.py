@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -24,7 +23,8 @@ from ovation_bus import (
     save,
     subscribe,
 )
-from ovation_contracts import Envelope, Money, RoutingRules, VideoJob, bus, job_id, wrap
+from ovation_contracts import Envelope, RoutingRules, VideoJob, bus
+from ovation_testing import factories
 
 pytestmark = pytest.mark.nats
 
@@ -32,15 +32,7 @@ DONATION = "donationalerts:30530030"
 
 
 def video_job(donation_id: str = DONATION) -> Envelope[VideoJob]:
-    job = VideoJob(
-        job_id=job_id(donation_id, "video"),
-        donation_id=donation_id,
-        donor_name="Ivan",
-        amount=Money(amount=Decimal("1500"), currency="RUB"),
-        amount_base=Money(amount=Decimal("1500"), currency="RUB"),
-        message="a cat in space",
-    )
-    return wrap(job, id=job.job_id, correlation_id=donation_id)
+    return factories.video_job(donation_id)
 
 
 @pytest.fixture
