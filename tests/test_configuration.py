@@ -7,12 +7,18 @@ from pathlib import Path
 from pydantic_settings import BaseSettings
 
 from gateway.config import GatewaySettings
-from ingest.config import IngestSettings
+from ingest.config import DonationAlertsSettings, IngestSettings
 from ovation_artifacts import ArtifactSettings
 from ovation_bus import BusSettings
 
 ROOT = Path(__file__).resolve().parents[1]
-SETTINGS: list[type[BaseSettings]] = [BusSettings, IngestSettings, GatewaySettings, ArtifactSettings]
+SETTINGS: list[type[BaseSettings]] = [
+    BusSettings,
+    IngestSettings,
+    DonationAlertsSettings,
+    GatewaySettings,
+    ArtifactSettings,
+]
 LAUNCHER = {
     "OVATION_DATA_DIR",
     "OVATION_NATS_PORT",

@@ -2,7 +2,8 @@
 
 from .broker import ensure_buckets, ensure_streams, jetstream, key_value, load, make_broker, save
 from .config import BusSettings
-from .consume import Consumer, Reject, subscribe
+from .consume import Consumer, Reject, dead_letter, subscribe
+from .control import ServiceUnavailable, command_subject, request, respond
 from .health import Health, ops_router
 from .logs import configure_logging, correlated
 from .publish import PublishFailed, publish
@@ -15,8 +16,11 @@ __all__ = [
     "PublishFailed",
     "Reject",
     "ServiceRuntime",
+    "ServiceUnavailable",
+    "command_subject",
     "configure_logging",
     "correlated",
+    "dead_letter",
     "ensure_buckets",
     "ensure_streams",
     "jetstream",
@@ -25,6 +29,8 @@ __all__ = [
     "make_broker",
     "ops_router",
     "publish",
+    "request",
+    "respond",
     "save",
     "serve",
     "subscribe",

@@ -10,7 +10,7 @@ from faststream.nats import NatsBroker
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 from nats.js.api import KeyValueConfig, RetentionPolicy, StorageType, StreamConfig
-from nats.js.errors import BadRequestError, KeyNotFoundError
+from nats.js.errors import BadRequestError, KeyDeletedError, KeyNotFoundError
 from nats.js.kv import KeyValue
 
 from ovation_contracts import KvDocument, bus
@@ -121,7 +121,7 @@ async def load(broker: NatsBroker, model: type[D], key: str | None = None) -> D 
     kv = await key_value(broker, model.BUCKET)
     try:
         entry = await kv.get(key or model.KEY)
-    except KeyNotFoundError:
+    except (KeyNotFoundError, KeyDeletedError):
         return None
     if entry.value is None:
         return None

@@ -87,7 +87,6 @@ class _Delivery(Generic[P]):
         self.consumer = consumer
         self.model = model
         self.handler = handler
-        self.dlq_subject = bus.dlq(service)
 
     async def on_message(self, message: NatsMessage) -> None:
         headers = message.raw_message.headers or {}
@@ -144,30 +143,49 @@ class _Delivery(Generic[P]):
     async def dead_letter(self, message: NatsMessage, reason: str) -> None:
         raw = message.raw_message
         meta = raw.metadata
-        headers: dict[str, str] = {
-            bus.Header.MSG_ID: f"dlq:{meta.stream}:{meta.sequence.stream}",
-            bus.Header.DLQ_REASON: reason[:1000],
-            bus.Header.DLQ_SERVICE: self.service,
-            bus.Header.DLQ_SUBJECT: raw.subject,
-            bus.Header.DLQ_STREAM: meta.stream,
-            bus.Header.DLQ_SEQUENCE: str(meta.sequence.stream),
-            bus.Header.DLQ_DELIVERIES: str(meta.num_delivered),
-        }
-        if raw.headers and bus.Header.CORRELATION_ID in raw.headers:
-            headers[bus.Header.CORRELATION_ID] = raw.headers[bus.Header.CORRELATION_ID]
         # Stored in the DLQ before the original is given up: if this fails, the original is redelivered.
-        await self.broker.publish(
-            raw.data, self.dlq_subject, headers=headers, stream=bus.DLQ.name, timeout=5.0
+        await dead_letter(
+            self.broker,
+            service=self.service,
+            data=raw.data,
+            reason=reason,
+            msg_id=f"dlq:{meta.stream}:{meta.sequence.stream}",
+            subject=raw.subject,
+            correlation_id=(raw.headers or {}).get(bus.Header.CORRELATION_ID),
+            headers={
+                bus.Header.DLQ_STREAM: meta.stream,
+                bus.Header.DLQ_SEQUENCE: str(meta.sequence.stream),
+                bus.Header.DLQ_DELIVERIES: str(meta.num_delivered),
+            },
         )
         await message.reject()
-        metrics.DEAD_LETTERS.labels(self.consumer.subject).inc()
         metrics.MESSAGES_CONSUMED.labels(self.consumer.subject, "dlq").inc()
-        log.error(
-            "sent to %s: %s",
-            self.dlq_subject,
-            reason,
-            extra={"subject": raw.subject, "deliveries": meta.num_delivered},
-        )
+
+
+async def dead_letter(
+    broker: NatsBroker,
+    *,
+    service: str,
+    data: bytes,
+    reason: str,
+    msg_id: str,
+    subject: str,
+    correlation_id: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> None:
+    """Store ``data`` in ``dlq.<service>`` with the reason and where it came from; raises if NATS does not take it."""
+    all_headers: dict[str, str] = {
+        bus.Header.MSG_ID: msg_id,
+        bus.Header.DLQ_REASON: reason[:1000],
+        bus.Header.DLQ_SERVICE: service,
+        bus.Header.DLQ_SUBJECT: subject,
+        **(headers or {}),
+    }
+    if correlation_id:
+        all_headers[bus.Header.CORRELATION_ID] = correlation_id
+    await broker.publish(data, bus.dlq(service), headers=all_headers, stream=bus.DLQ.name, timeout=5.0)
+    metrics.DEAD_LETTERS.labels(subject).inc()
+    log.error("sent to %s: %s", bus.dlq(service), reason, extra={"subject": subject})
 
 
 @contextlib.asynccontextmanager
@@ -192,4 +210,4 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())[:800]
 
 
-__all__ = ["Consumer", "Handler", "Reject", "subscribe"]
+__all__ = ["Consumer", "Handler", "Reject", "dead_letter", "subscribe"]

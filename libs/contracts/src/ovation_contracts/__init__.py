@@ -49,6 +49,12 @@ from .jobs import (
     job_id,
 )
 from .money import Money
+from .painter import (
+    PainterPhase,
+    PainterQueueItem,
+    PainterQueueSnapshot,
+    PainterQueueState,
+)
 from .settings import (
     SETTINGS_DOCUMENTS,
     ApprovalMode,
@@ -63,7 +69,27 @@ from .settings import (
     VideoSettings,
     VoiceSettings,
 )
+from .sources import (
+    DisconnectSource,
+    OAuthFinish,
+    OAuthStart,
+    OAuthState,
+    SetAccessToken,
+    SourcesQuery,
+    SourceState,
+    SourceStatus,
+    SubmitChat,
+    SubmitDonation,
+    TestConnection,
+)
 from .stage import CueKind, PlaybackAck, PlaybackState, StageCue
+from .video import (
+    BudgetEntry,
+    GenerationPhase,
+    VideoBudgetLedger,
+    VideoFallbackReason,
+    VideoGeneration,
+)
 
 __all__ = [
     "FINAL_JOB_STATES",
@@ -73,6 +99,7 @@ __all__ = [
     "ApprovalMode",
     "ArtifactKey",
     "ArtifactRef",
+    "BudgetEntry",
     "Category",
     "ChatEvent",
     "ChatKind",
@@ -83,10 +110,12 @@ __all__ = [
     "CueKind",
     "CueReplay",
     "Decision",
+    "DisconnectSource",
     "Donation",
     "DonationAlertsTokens",
     "Envelope",
     "EventKind",
+    "GenerationPhase",
     "HealthQuery",
     "HealthStatus",
     "IngestCursor",
@@ -98,7 +127,14 @@ __all__ = [
     "ModerationRequest",
     "ModerationSettings",
     "Money",
+    "OAuthFinish",
+    "OAuthStart",
+    "OAuthState",
     "PainterJob",
+    "PainterPhase",
+    "PainterQueueItem",
+    "PainterQueueSnapshot",
+    "PainterQueueState",
     "PainterSettings",
     "Payload",
     "PlaybackAck",
@@ -117,11 +153,21 @@ __all__ = [
     "RoutingRules",
     "ScreenedDonation",
     "ServiceHealth",
+    "SetAccessToken",
     "SimulatorSettings",
+    "SourceState",
+    "SourceStatus",
+    "SourcesQuery",
     "Span",
     "StageCue",
+    "SubmitChat",
+    "SubmitDonation",
+    "TestConnection",
     "UnknownMessageType",
     "Verdict",
+    "VideoBudgetLedger",
+    "VideoFallbackReason",
+    "VideoGeneration",
     "VideoJob",
     "VideoSettings",
     "VoiceJob",

@@ -13,7 +13,7 @@ from ovation_contracts import bus
 
 from .config import GatewaySettings
 from .events import EventHub, backfill_recent
-from .routes import events, pages
+from .routes import events, ingest, pages
 from .security import SecurityHeaders
 
 FORWARDED_SUBJECTS = ("donations.>", "chat.>", "events.>")
@@ -37,6 +37,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.state.widget_token = settings.widget_token.get_secret_value() if settings.widget_token else None
     app.state.hub = hub
     app.include_router(events.router)
+    app.include_router(ingest.router)
     app.include_router(pages.router)
     static = resources.files("gateway").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
