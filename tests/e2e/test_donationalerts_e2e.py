@@ -94,7 +94,7 @@ async def test_500_donations_through_10_drops_and_2_kills_are_stored_exactly_onc
 
         expected = [d["id"] for d in fake.donations]
         deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and len(await stored_upstream_ids(nats_server.url)) < total:
+        while time.monotonic() < deadline and len(await stored_upstream_ids(nats_server.url)) < total:  # noqa: ASYNC110 - polling another process's result
             await asyncio.sleep(0.5)
         await asyncio.sleep(3)  # anything late (a redelivery, a poll) would show up now
         stored = await stored_upstream_ids(nats_server.url)
@@ -173,7 +173,7 @@ async def test_oauth_login_connects_and_forged_or_replayed_states_are_refused(
         bodies = [login.text, sources.text, test.text, done.text, disconnect.text]
 
     # No token in any response or log line.
-    secrets = [t for t in fake._tokens] + [t.refresh_token for t in fake._tokens.values() if t.refresh_token]
+    secrets = list(fake._tokens) + [t.refresh_token for t in fake._tokens.values() if t.refresh_token]
     assert secrets
     everything = "\n".join(bodies) + ingest.logs() + gateway.logs()
     for secret in secrets:
