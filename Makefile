@@ -36,7 +36,7 @@ schemas: ## Regenerate the committed JSON Schemas after changing a contract
 	$(UV) run python -m ovation_contracts.schemas
 
 bench: ## Run the benchmarks; each prints one JSON object
-	@for bench in bench/bench_*.py; do $(UV) run python $$bench || exit 1; done
+	@for bench in bench/bench_*.py; do PYTHONPATH=. $(UV) run python $$bench || exit 1; done
 
 clean: ## Remove caches and the local run's data (.ovation)
 	rm -rf .pytest_cache .mypy_cache .ruff_cache .hypothesis .ovation
