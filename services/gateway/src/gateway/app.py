@@ -14,6 +14,7 @@ from ovation_contracts import bus
 from .config import GatewaySettings
 from .events import EventHub, backfill_recent
 from .routes import events, ingest, pages
+from .routes import settings as settings_routes
 from .security import SecurityHeaders
 
 FORWARDED_SUBJECTS = ("donations.>", "chat.>", "events.>")
@@ -38,6 +39,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.state.hub = hub
     app.include_router(events.router)
     app.include_router(ingest.router)
+    app.include_router(settings_routes.router)
     app.include_router(pages.router)
     static = resources.files("gateway").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")

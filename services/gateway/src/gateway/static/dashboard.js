@@ -140,7 +140,88 @@ loginForm.addEventListener("submit", (event) => {
   sessionStorage.setItem("ovation-admin-token", token);
   loginForm.hidden = true;
   connect(token);
+  startSources();
 });
 
+// Sources: their state (connected, polling, needs re-authorisation, ...) and the DonationAlerts actions.
+const sourcesPanel = document.getElementById("sources-panel");
+const sourcesList = document.getElementById("sources");
+const sourceTemplate = document.getElementById("source");
+const notice = document.getElementById("notice");
+
+async function api(method, path, body) {
+  const response = await fetch(path, {
+    method,
+    headers: { Authorization: `Bearer ${sessionStorage.getItem("ovation-admin-token")}`, "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    const detail = typeof data.detail === "string" ? data.detail : `HTTP ${response.status}`;
+    throw new Error(detail);
+  }
+  return data;
+}
+
+function say(text) { notice.textContent = text; }
+
+async function refreshSources() {
+  try {
+    const data = await api("GET", "/api/v1/sources");
+    sourcesList.replaceChildren(...data.sources.map((source) => {
+      const row = sourceTemplate.content.firstElementChild.cloneNode(true);
+      row.dataset.source = source.source;
+      row.querySelector(".source-name").textContent = source.source;
+      const state = row.querySelector(".source-state");
+      state.dataset.state = source.state;
+      state.textContent = source.state.replaceAll("_", " ");
+      row.querySelector(".source-detail").textContent = source.detail;
+      return row;
+    }));
+  } catch (error) {
+    sourcesList.replaceChildren();
+    say(`Sources unavailable: ${error.message}`);
+  }
+}
+
+function wireActions() {
+  document.getElementById("da-connect").addEventListener("click", async () => {
+    try { location.assign((await api("POST", "/api/v1/donationalerts/login")).authorize_url); }
+    catch (error) { say(error.message); }
+  });
+  document.getElementById("da-test").addEventListener("click", async () => {
+    try { say((await api("POST", "/api/v1/sources/donationalerts/test")).message); }
+    catch (error) { say(error.message); }
+  });
+  document.getElementById("da-disconnect").addEventListener("click", async () => {
+    try { say((await api("POST", "/api/v1/donationalerts/disconnect")).message); refreshSources(); }
+    catch (error) { say(error.message); }
+  });
+  document.getElementById("da-token").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const form = event.currentTarget;
+    try { say((await api("PUT", "/api/v1/donationalerts/token", { access_token: form.access_token.value.trim() })).message); form.reset(); }
+    catch (error) { say(error.message); }
+  });
+  document.getElementById("test-donation").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    try {
+      const sent = await api("POST", "/api/v1/donations/test", {
+        donor: form.get("donor"), amount: form.get("amount"), currency: form.get("currency"), message: form.get("message"),
+      });
+      say(`Test donation sent: ${sent.id}`);
+    } catch (error) { say(error.message); }
+  });
+}
+
+function startSources() {
+  sourcesPanel.hidden = false;
+  wireActions();
+  refreshSources();
+  setInterval(refreshSources, 3000);
+}
+
+if (location.hash.includes("donationalerts=connected")) say("DonationAlerts is connected.");
 const token = takeToken();
-if (token) connect(token); else askForToken();
+if (token) { connect(token); startSources(); } else askForToken();
