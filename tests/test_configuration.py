@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from pydantic_settings import BaseSettings
+from video.config import VideoServiceSettings
 
+from gatekeeper.config import GatekeeperSettings
 from gateway.config import GatewaySettings
 from ingest.config import DonationAlertsSettings, IngestSettings
 from ovation_artifacts import ArtifactSettings
@@ -16,8 +18,10 @@ SETTINGS: list[type[BaseSettings]] = [
     BusSettings,
     IngestSettings,
     DonationAlertsSettings,
+    GatekeeperSettings,
     GatewaySettings,
     ArtifactSettings,
+    VideoServiceSettings,
 ]
 LAUNCHER = {
     "OVATION_DATA_DIR",

@@ -100,7 +100,9 @@ async def ensure_streams(js: JetStreamContext, specs: tuple[bus.StreamSpec, ...]
 async def ensure_buckets(js: JetStreamContext, specs: tuple[bus.KvSpec, ...] = bus.KV_BUCKETS) -> None:
     for spec in specs:
         await js.create_key_value(
-            KeyValueConfig(bucket=spec.name, history=spec.history, description=spec.description)
+            KeyValueConfig(
+                bucket=spec.name, history=spec.history, description=spec.description, ttl=spec.ttl_seconds
+            )
         )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import TypeVar, overload
 
 from faststream.nats import NatsBroker, NatsMessage
 from nats.errors import Error as NatsError
@@ -19,6 +19,7 @@ from ovation_contracts import ControlReply, Payload, UnknownMessageType, bus, de
 log = logging.getLogger(__name__)
 
 C = TypeVar("C", bound=Payload)
+R = TypeVar("R", bound=Payload)
 
 
 class ServiceUnavailable(RuntimeError):
@@ -30,6 +31,7 @@ def command_subject(service: str, command: type[Payload]) -> str:
     return bus.control(service, command.TYPE.rsplit(".", 1)[-1])
 
 
+@overload
 async def request(
     broker: NatsBroker,
     service: str,
@@ -37,30 +39,62 @@ async def request(
     *,
     timeout: float = 5.0,
     correlation_id: str | None = None,
-) -> ControlReply:
+    subject: str | None = None,
+) -> ControlReply: ...
+
+
+@overload
+async def request(
+    broker: NatsBroker,
+    service: str,
+    command: Payload,
+    *,
+    reply: type[R],
+    timeout: float = 5.0,
+    correlation_id: str | None = None,
+    subject: str | None = None,
+) -> R: ...
+
+
+async def request(
+    broker: NatsBroker,
+    service: str,
+    command: Payload,
+    *,
+    reply: type[Payload] = ControlReply,
+    timeout: float = 5.0,
+    correlation_id: str | None = None,
+    subject: str | None = None,
+) -> Payload:
     """Send ``command`` to ``service`` and return its reply; ``ServiceUnavailable`` when nobody answers in time."""
     request_id = f"{command.TYPE}:{uuid.uuid4().hex}"
     envelope = wrap(command, id=request_id, correlation_id=correlation_id or request_id)
     try:
         response = await broker.request(
-            envelope.to_json(), command_subject(service, type(command)), timeout=timeout
+            envelope.to_json(), subject or command_subject(service, type(command)), timeout=timeout
         )
     except (TimeoutError, NatsError) as exc:
         raise ServiceUnavailable(
             f"the {service} service did not answer within {timeout:g} s ({type(exc).__name__}): "
             f"check that it is running (`ovation status`)"
         ) from exc
-    reply: ControlReply = decode(response.body, ControlReply).payload
-    return reply
+    answer: Payload = decode(response.body, reply).payload
+    return answer
 
 
 def respond(
-    broker: NatsBroker, service: str, command: type[C], handler: Callable[[C], Awaitable[ControlReply]]
+    broker: NatsBroker,
+    service: str,
+    command: type[C],
+    handler: Callable[[C], Awaitable[Payload]],
+    *,
+    subject: str | None = None,
 ) -> None:
-    """Answer ``command`` with ``handler``; a bad request or a failing handler gets an ``ok=False`` reply."""
+    """Answer ``command`` with ``handler``; a bad request or a failing handler gets an ``ok=False`` ControlReply."""
 
     async def answer(message: NatsMessage) -> bytes:
         request_id = "invalid"
+        reply: Payload
         try:
             envelope = decode(message.body, command)
             request_id = envelope.id
@@ -72,4 +106,4 @@ def respond(
             reply = ControlReply(ok=False, message=f"{service} could not do {command.TYPE}: {exc}")
         return wrap(reply, id=f"reply:{request_id}", correlation_id=request_id).to_json()
 
-    broker.subscriber(command_subject(service, command), queue=f"{service}-control")(answer)
+    broker.subscriber(subject or command_subject(service, command), queue=f"{service}-control")(answer)

@@ -150,6 +150,7 @@ class KvSpec:
     name: str
     history: int
     description: str
+    ttl_seconds: float | None = None
 
 
 KV_SETTINGS = "ovation-settings"
@@ -157,12 +158,19 @@ KV_SECRETS = "ovation-secrets"
 KV_CURSORS = "ovation-cursors"
 KV_QUEUES = "ovation-queues"
 KV_JOBS = "ovation-jobs"
+KV_SCREENINGS = "ovation-screenings"
 KV_BUCKETS: tuple[KvSpec, ...] = (
     KvSpec(KV_SETTINGS, history=10, description="Runtime settings edited from the dashboard"),
     KvSpec(KV_SECRETS, history=1, description="Tokens; never returned by any API"),
     KvSpec(KV_CURSORS, history=5, description="Per-source ingest cursors: the last upstream id published"),
     KvSpec(KV_QUEUES, history=5, description="Queue order and paused flags of the stage, painter and voice"),
     KvSpec(KV_JOBS, history=5, description="Generator job state: AIML generation ids, the video budget"),
+    KvSpec(
+        KV_SCREENINGS,
+        history=1,
+        description="The gatekeeper's decision per donation, so a redelivery reproduces it exactly",
+        ttl_seconds=30 * DAY,
+    ),
 )
 
 

@@ -104,12 +104,14 @@ class RateSource(StrEnum):
     CACHE = "cache"
     BUNDLED = "bundled"
     """The table shipped with Ovation, used when no rate service answers."""
+    UNKNOWN = "unknown"
+    """A currency no table knows: counted as zero for routing (an alert, nothing paid for), never as roubles."""
 
 
 class Conversion(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    rate: Decimal = Field(gt=0, description="Base currency units per one unit of the original currency")
+    rate: Decimal = Field(ge=0, description="Base currency units per one unit of the original currency")
     source: RateSource
     as_of: AwareDatetime
 
@@ -144,3 +146,26 @@ class ScreenedDonation(Payload):
     verdict: Verdict
     reactions: tuple[ReactionKind, ...]
     approval: Approval = Approval.NOT_REQUIRED
+
+
+class ApprovalsQuery(Payload):
+    """List the donations waiting for a moderator (reply data: ``{"pending": [ScreenedDonation, ...]}``)."""
+
+    TYPE: ClassVar[str] = "gatekeeper.approvals"
+
+
+class ApprovalDecision(Payload):
+    """A moderator's decision on one waiting donation: approved ones are routed as usual, rejected ones get nothing."""
+
+    TYPE: ClassVar[str] = "gatekeeper.decide"
+
+    donation_id: MessageId
+    approve: bool
+
+
+class ConvertAmount(Payload):
+    """Convert an amount to the base currency (reply data: ``{"amount": ..., "currency": ..., "source": ...}``)."""
+
+    TYPE: ClassVar[str] = "gatekeeper.convert"
+
+    amount: Money

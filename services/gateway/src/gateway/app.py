@@ -13,7 +13,7 @@ from ovation_contracts import bus
 
 from .config import GatewaySettings
 from .events import EventHub, backfill_recent
-from .routes import events, ingest, pages
+from .routes import events, gate, ingest, pages
 from .routes import settings as settings_routes
 from .security import SecurityHeaders
 
@@ -39,6 +39,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.state.hub = hub
     app.include_router(events.router)
     app.include_router(ingest.router)
+    app.include_router(gate.router)
     app.include_router(settings_routes.router)
     app.include_router(pages.router)
     static = resources.files("gateway").joinpath("static")

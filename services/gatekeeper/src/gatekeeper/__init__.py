@@ -1,0 +1,1 @@
+"""Gatekeeper: moderation, currencies, routing rules and manual approval."""

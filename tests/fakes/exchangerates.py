@@ -1,0 +1,66 @@
+"""A fake ExchangeRate-API (open access, ``GET /v6/latest/<BASE>``) on a loopback port, in-process controllable."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+USD_RATES = {"USD": 1, "EUR": 0.9, "RUB": 80, "KZT": 500, "GBP": 0.8}
+
+
+class FakeExchangeRates:
+    def __init__(self, rates: dict[str, float] | None = None) -> None:
+        self.rates = dict(rates or USD_RATES)
+        self.status = 200
+        """Answer this HTTP status (500 or 429 to simulate an outage)."""
+        self.requests = 0
+        self.port = 0
+        self._server: uvicorn.Server | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v6/latest/USD"
+
+    async def latest(self, request: Request) -> Response:
+        self.requests += 1
+        if self.status != 200:
+            return JSONResponse({"result": "error", "error-type": "quota-reached"}, status_code=self.status)
+        base = request.path_params["base"]
+        factor = 1 / self.rates[base]
+        rates: dict[str, Any] = {code: value * factor for code, value in self.rates.items()}
+        return JSONResponse(
+            {"result": "success", "base_code": base, "time_last_update_unix": 1_763_683_200, "rates": rates}
+        )
+
+    async def __aenter__(self) -> FakeExchangeRates:
+        app = Starlette(routes=[Route("/v6/latest/{base}", self.latest)])
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
+        self._server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+        self._task = asyncio.create_task(self._server.serve(sockets=[sock]))
+        while not self._server.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
+            await asyncio.sleep(0.01)
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        assert self._server is not None and self._task is not None
+        self._server.should_exit = True
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+
+@contextlib.asynccontextmanager
+async def running_rates(**options: Any) -> AsyncIterator[FakeExchangeRates]:
+    async with FakeExchangeRates(**options) as fake:
+        yield fake
