@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from pydantic_settings import BaseSettings
-from video.config import VideoServiceSettings
 
 from gatekeeper.config import GatekeeperSettings
 from gateway.config import GatewaySettings
@@ -21,7 +20,6 @@ SETTINGS: list[type[BaseSettings]] = [
     GatekeeperSettings,
     GatewaySettings,
     ArtifactSettings,
-    VideoServiceSettings,
 ]
 LAUNCHER = {
     "OVATION_DATA_DIR",
