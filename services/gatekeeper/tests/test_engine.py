@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from gatekeeper.moderation import MAX_CHECKED_CHARACTERS, Moderator
@@ -274,3 +276,13 @@ def test_verdicts_satisfy_the_contract(moderator: Moderator) -> None:
     for text in ["fuck", "I will kill you", "hello", "x" * 3000, "прuвет", "+7 912 345-67-89 " * 60]:
         verdict = moderator.check(text, "n1gg3r")
         assert Verdict.model_validate(verdict.model_dump()) == verdict
+
+
+def test_a_crafted_flood_of_spaced_letters_is_withheld_quickly() -> None:
+    moderator = Moderator()
+    text = " ".join("abcdefghijklmnopqrstuvwxyz"[index % 26] for index in range(5_000))
+    started = time.process_time()
+    verdict = moderator.check(text)
+    assert time.process_time() - started < 2.0
+    assert verdict.decision is Decision.DOWNGRADE
+    assert not verdict.failed_closed

@@ -36,7 +36,9 @@ prompt_injection   downgrade    instructions aimed at the LLMs are dropped befor
   (Latin and Cyrillic letters in one word, letters hidden behind ``*``) but matched nothing.
 * The streamer's blocked terms count as profanity (downgrade) unless written "category: term"; their allowed terms
   win over every rule on exactly that text.
-* Text longer than ``MAX_CHECKED_CHARACTERS`` is checked up to that length and downgraded as spam.
+* Text longer than ``MAX_CHECKED_CHARACTERS`` is checked up to that length and downgraded as spam. A text crafted to
+  make the rules work hard (hundreds of spaced-out letters or masked words) is checked up to a budget and counted
+  as a flood: borderline spam, downgraded.
 * Any internal error fails closed: a downgrade with ``failed_closed=True``, counted in ``Moderator.counters``.
 """
 
@@ -103,6 +105,10 @@ _LONGEST_SPACED_WORD = 14
 _SHORT_FRAGMENT = 3
 _FRAGMENT_GAP = 3
 _WORD_CACHE_LIMIT = 100_000
+# Work limits per text, so a crafted text cannot stall the gatekeeper: beyond them the text counts as a flood.
+_SPACED_WINDOW_BUDGET = 1_500
+_MASKED_WORD_BUDGET = 32
+_LONGEST_MASKED_WORD = 24
 _LEET_SYMBOL_RE = re.compile(r"(?<=\w)[@$!|€£](?=\w)")
 _LATIN_RE = re.compile(r"[a-z]")
 # Words of one letter in English and Russian; a spaced-out run that starts with one starts a new word after it.
@@ -121,6 +127,8 @@ _CATEGORY_WORDS = {
 }
 _FIELD_WORDS = {CheckedField.MESSAGE: "the message", CheckedField.DONOR_NAME: "the donor name"}
 _TOO_LONG = Rule(Category.SPAM, f"longer than {MAX_CHECKED_CHARACTERS} characters")
+_SPACED_FLOOD = Rule(Category.SPAM, "flood: too many spaced-out letters to check", mild=True)
+_MASKED_FLOOD = Rule(Category.SPAM, "flood: too many masked words to check", mild=True)
 _ALLOWED = Verdict(decision=Decision.ALLOW, reason="No rule matched.")
 _REASON_LIMIT = 1000  # Verdict.reason's max_length
 _REASON_CACHE_LIMIT = 10_000
@@ -129,7 +137,7 @@ _REASONS: dict[tuple[Decision, tuple[tuple[CheckedField, Category, str], ...], b
 
 @dataclass
 class ModerationCounters:
-    """How many texts were checked and how many checks failed closed. Shared by every moderator derived with
+    """How many checks ran and how many of them failed closed. Shared by every moderator derived with
     ``with_lists``, so a service reads one pair of numbers (for its metrics) however often the lists change."""
 
     checked: int = 0
@@ -171,6 +179,7 @@ class _Scan:
     folded: FoldedText
     findings: list[Finding] = field(default_factory=list)
     disguised: bool = False
+    masked_words: int = 0
 
 
 def _decision_of(rule: Rule, checked: CheckedField) -> Decision:
@@ -321,7 +330,9 @@ class Moderator:
         located: list[_Located] = []
         if too_long:
             end = MAX_CHECKED_CHARACTERS
-            located.append(_Located(_TOO_LONG, checked, end - 1, end, _decision_of(_TOO_LONG, checked), False))
+            located.append(
+                _Located(_TOO_LONG, checked, end - 1, end, _decision_of(_TOO_LONG, checked), False)
+            )
         if not scan.findings:
             return located, scan.disguised
         allowed = (
@@ -400,7 +411,7 @@ class Moderator:
                 rules[term.rule] = None
                 key_length = max(key_length, len(term.key))
         partial = False
-        if not rules and _LEET_SYMBOL_RE.search(text):
+        if not rules and len(text) <= _LONGEST_MASKED_WORD and _LEET_SYMBOL_RE.search(text):
             # A symbol inside a word may hide a letter rather than stand for one ("бл@дь" is блядь, not бладь).
             for spelling in read_word(_LEET_SYMBOL_RE.sub("*", text)).spellings:
                 for term in self._lexicon.match_masked(spelling):
@@ -453,7 +464,12 @@ class Moderator:
         return matches, ordinary
 
     def _scan_masked(self, word: Word, scan: _Scan) -> None:
-        if sum(char.isalpha() for char in word.text) < 1 or len(word.text) < 3:
+        if not 3 <= len(word.text) <= _LONGEST_MASKED_WORD or not any(char.isalpha() for char in word.text):
+            return
+        scan.masked_words += 1
+        if scan.masked_words > _MASKED_WORD_BUDGET:
+            if scan.masked_words == _MASKED_WORD_BUDGET + 1:
+                scan.findings.append(Finding(_MASKED_FLOOD, word.start, word.end))
             return
         rules: dict[Rule, None] = {}
         for spelling in read_word(word.text).spellings:
@@ -469,13 +485,21 @@ class Moderator:
         several words ("u k y s"). Where the spacing shows word breaks (a wider gap), those start words too; a window
         that starts anywhere else must be little more than a root of three letters or more, so "р е б я т а" does
         not read as "еб..."."""
+        budget = _SPACED_WINDOW_BUDGET
         for first, last in runs:
+            if budget <= 0:
+                scan.findings.append(Finding(_SPACED_FLOOD, words[first].start, words[last - 1].end))
+                return
             gaps = [words[index + 1].start - words[index].end for index in range(first, last - 1)]
             narrowest = min(gaps)
             breaks = {first} | {first + offset + 1 for offset, gap in enumerate(gaps) if gap > narrowest}
             if words[first].text in _ONE_LETTER_WORDS:
                 breaks.add(first + 1)  # "я е б а л": the run starts with a word of its own
             for start in range(first, last - 1):
+                budget -= _LONGEST_SPACED_WORD
+                if budget < 0:
+                    scan.findings.append(Finding(_SPACED_FLOOD, words[start].start, words[last - 1].end))
+                    return
                 for end in range(start + 2, min(last, start + _LONGEST_SPACED_WORD) + 1):
                     match = self._word_rules("".join(word.text for word in words[start:end]))
                     if not match.rules:

@@ -22,7 +22,7 @@ from typing import Any, Literal
 from ovation_contracts import Category
 
 from .normalise import fold, read_word, split_words, squeeze
-from .rules import Rule, RulesError, _load, group_rule_settings
+from .rules import Rule, RulesError, group_rule_settings, load_data
 
 TermKind = Literal["word", "root", "infix"]
 
@@ -139,15 +139,13 @@ def parse_term(
 
 
 class Lexicon:
-    """Compiled terms and exceptions. Immutable; ``extended`` returns a new lexicon that shares nothing mutable."""
+    """Compiled terms and exceptions, never changed once built (``with_exceptions`` returns a new lexicon)."""
 
     def __init__(self, terms: Iterable[Term], exceptions: Iterable[str], masked_forms: Iterable[str]) -> None:
         self._words: dict[str, list[Term]] = {}
         self._roots: dict[str, list[Term]] = {}
         infixes: list[Term] = []
-        self._terms: list[Term] = []
         for term in terms:
-            self._terms.append(term)
             if term.kind == "word":
                 self._words.setdefault(term.key, []).append(term)
             elif term.kind == "root":
@@ -176,11 +174,6 @@ class Lexicon:
                 self._masked.setdefault(form, found)
         self._masked_blob = "\n".join(self._masked)
 
-    @property
-    def size(self) -> int:
-        """How many compiled terms the lexicon holds (a term with prefixes counts once per prefix)."""
-        return len(self._terms)
-
     def entries(self) -> Iterator[tuple[str, list[Term]]]:
         """Every key with its terms: whole words, roots and infixes."""
         yield from self._words.items()
@@ -194,10 +187,6 @@ class Lexicon:
         derived._exception_list = [*self._exception_list, *extra]
         derived._exceptions = self._exceptions | frozenset(extra) | {squeeze(word)[0] for word in extra}
         return derived
-
-    def is_exception(self, spelling: str) -> bool:
-        """Whether ``spelling`` is listed as an innocent word (exceptions.txt or an allowed term)."""
-        return spelling in self._exceptions
 
     def match(self, spelling: str) -> tuple[Term, ...]:
         """Every term one spelling of a word matches; none if the word is an exception."""
@@ -233,10 +222,6 @@ class Lexicon:
             found.extend(self._masked[hit.group()])
         return tuple(dict.fromkeys(found))
 
-    def extended(self, terms: Iterable[Term], exceptions: Iterable[str]) -> Lexicon:
-        """A new lexicon with more terms and more exceptions (a streamer's own lists)."""
-        return Lexicon([*self._terms, *terms], [*self._exception_list, *exceptions], self._masked_form_list)
-
 
 def exception_spellings(word: str) -> list[str]:
     """Every reading of an innocent word, for the exception set (so a disguised spelling is excused too)."""
@@ -246,7 +231,7 @@ def exception_spellings(word: str) -> list[str]:
 
 def load_lexicon(data: dict[str, Any] | None = None, exceptions_text: str | None = None) -> Lexicon:
     """Compile lexicon.toml and exceptions.txt (or the given parsed data and text)."""
-    data = _load("lexicon.toml") if data is None else data
+    data = load_data("lexicon.toml") if data is None else data
     if exceptions_text is None:
         exceptions_text = (
             resources.files("gatekeeper.data").joinpath("exceptions.txt").read_text(encoding="utf-8")

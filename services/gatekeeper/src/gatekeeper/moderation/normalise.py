@@ -7,16 +7,17 @@ mathematical and other styled letters into plain ones), diacritics dropped (exce
 case folded, ё→е, the look-alikes of ``confusables.toml [fold]`` (Greek letters, small capitals) mapped, zero-width
 and other invisible format characters removed and control characters turned into spaces. ``FoldedText.origin``
 maps every folded character back to the original character it came from, so matches are reported where the donor
-wrote them.
+wrote them. Plain ASCII and plain Russian text take a fast path with no map at all.
 
-``split_words`` cuts folded text into ``Word``s. Digits and the symbols ``@ $ ! | €`` count as letters inside a word
-("sh1t", "b@stard"), ``*`` and ``#`` between letters either separate them ("f*u*c*k") or hide them ("f*ck",
-see ``Word.masked``), and an apostrophe between letters stays inside the word ("don't").
-``join_spaced_letters`` glues back letters the donor separated with spaces, dots or dashes ("f u c k", "х.у.й").
+``split_words`` cuts folded text into ``Word``s. Digits and the symbols ``@ $ ! | € £`` count as letters inside a
+word ("sh1t", "b@stard"); ``*`` and ``#`` between three or more single letters separate them ("f*u*c*k"), otherwise
+they hide letters ("f*ck", "х*й": see ``Word.masked``); an apostrophe between letters stays inside the word
+("don't"). ``spaced_letter_runs`` and ``join_spaced_letters`` find and glue back letters the donor separated with
+spaces, dots or dashes ("f u c k", "х.у.й"), a letter typed several times counting as one ("ff uu cc kk").
 
 ``read_word`` reads one word as Latin and as Cyrillic: look-alike letters of the other script ("cyka", "fuсk" with a
-Cyrillic с) and leetspeak ("п1зда", "6ля") are mapped, both readings of an ambiguous digit are kept, and
-``squeeze`` collapses repeated letters ("fuuuck") while remembering how long each run was.
+Cyrillic с) and leetspeak ("п1зда", "6ля") are mapped, both readings of an ambiguous digit are kept. ``squeeze``
+collapses repeated letters ("fuuuck") while remembering how long each run was, for the lexicon.
 """
 
 from __future__ import annotations
@@ -30,10 +31,8 @@ from functools import cache, lru_cache, partial
 from importlib import resources
 from typing import Any, NamedTuple
 
-# Word characters: letters and digits plus the symbols that stand for letters in leetspeak and masking.
-_LEET_SYMBOLS = "@$!|€£"
-_MASKS = "*#"
-# One character class is much faster than an alternation; underscores are split off afterwards (they are rare).
+# Word characters: letters and digits plus the symbols that stand for letters in leetspeak (@ $ ! | € £) and those
+# that hide letters (* #). One character class is much faster than an alternation; underscores are split off afterwards (they are rare).
 _WORD_RE = re.compile(r"[\w@$!|€£*#]+(?:['’][\w@$!|€£*#]+)*")
 _UNDERSCORE_FREE_RE = re.compile(r"[^_]+")
 _LEADING_PUNCTUATION = "!|*#"
@@ -246,7 +245,8 @@ def _add_word(words: list[Word], raw: str, start: int) -> None:
         words.append(Word(stripped, start, end))
         return
     pieces = [piece for piece in _MASK_PIECE_RE.finditer(stripped) if _has_alphanumeric(piece.group())]
-    if len(pieces) >= 2 and all(len(piece.group()) == 1 for piece in pieces):
+    # Three or more single letters between stars are spaced out ("f*u*c*k"); two hide a letter ("х*й").
+    if len(pieces) >= 3 and all(len(piece.group()) == 1 for piece in pieces):
         joined = "".join(piece.group() for piece in pieces)
         words.append(Word(joined, start + pieces[0].start(), start + pieces[-1].end(), spaced=True))
         return

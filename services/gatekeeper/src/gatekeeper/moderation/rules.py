@@ -2,8 +2,16 @@
 and floods; plus ``Rule`` and ``Finding``, which every kind of rule produces.
 
 Phrases are matched against a ``WordStream``: the donor's words in one reading (Latin for English rules, Cyrillic for
-Russian ones) joined by single spaces, with each word's place in the folded text remembered so a match is reported
-where the donor typed it. Detectors search the folded text itself, because links and numbers live in punctuation.
+Russian ones) joined by single spaces, each word remembering where it sits in the folded text so a match is reported
+where the donor typed it. When compiled, a phrase's spaces become optional (words run together still match) and
+each of its letters may repeat ("kiiill", "wwiill"). Each word of a stream tries only the phrases that can start with
+it, found by reading the first letters of every pattern once (see ``leading_keys``), so the cost per word does not
+grow with the number of phrases. Words glued from spaced-out letters are searched inside as well, because their own
+word breaks are lost.
+
+Detectors search the folded text itself, because links and numbers live in punctuation, and again in copies where
+look-alike letters are read as Latin or as each word reads, so "ехаmple.соm" is a link. Cheap tests of what a
+detector needs (a digit, an @, a dot) skip most of them for most texts.
 """
 
 from __future__ import annotations
@@ -56,7 +64,8 @@ class Finding(NamedTuple):
     """The match itself is partial (a masked word, letters that only loosely join), whatever the rule's weight."""
 
 
-def _load(name: str) -> dict[str, Any]:
+def load_data(name: str) -> dict[str, Any]:
+    """A TOML data file of ``gatekeeper/data``, parsed."""
     text = resources.files("gatekeeper.data").joinpath(name).read_text(encoding="utf-8")
     return tomllib.loads(text)
 
@@ -155,6 +164,54 @@ def _optional_spaces(pattern: str) -> str:
     return "".join(out)
 
 
+_CAPTURING_GROUP_RE = re.compile(r"(?<!\\)\((?!\?)")
+_DOUBLED_LETTER_RE = re.compile(r"(?<!\\)([^\W\d_])\1+")
+
+
+def _squeezed_pattern(pattern: str) -> str:
+    """``pattern`` with doubled letters written once ("kill" → "kil"), the form its keys are read from."""
+    return _DOUBLED_LETTER_RE.sub(r"\1", pattern)
+
+
+def _repeatable_letters(pattern: str) -> str:
+    """``pattern`` with every literal letter allowed to repeat ("kil" → "k+i+l+"), so "wwiill" and "kiiill" match,
+    and so do words run together that share a letter ("should" + "die" glued is "shoulddie"). Letters inside
+    character classes and look-behinds, escaped ones and ones already quantified are left alone."""
+    out: list[str] = []
+    groups: list[bool] = []  # True for a look-behind group
+    in_class = False
+    index = 0
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\":
+            out.append(pattern[index : index + 2])
+            index += 2
+            continue
+        out.append(char)
+        index += 1
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == "(":
+            behind = pattern.startswith(("?<!", "?<="), index)
+            groups.append(behind)
+            if pattern.startswith("?", index):
+                # Copy the group's flag ("?:", "?<!", "?P<name>") without touching its letters.
+                end = (
+                    pattern.index(">", index) + 1
+                    if pattern.startswith("?P<", index)
+                    else index + (3 if behind else 2)
+                )
+                out.append(pattern[index:end])
+                index = end
+        elif char == ")" and groups:
+            groups.pop()
+        elif char.isalpha() and not any(groups) and pattern[index : index + 1] not in ("?", "*", "+", "{"):
+            out.append("+")
+    return "".join(out)
+
+
 # ---------------------------------------------------------------- where a phrase can start
 # Each word of a stream only tries the phrases that can start with it. The keys come from reading the pattern's
 # beginning: its literal letters, up to three. A key that ends where the pattern has a space (or ends) must be the
@@ -166,6 +223,8 @@ _KEY_LENGTH = 3
 _CANDIDATE_CACHE_LIMIT = 100_000
 # How many words before a glued word a phrase ending inside it may start.
 _GLUED_REACH = 6
+# How far into a glued word phrases are looked for.
+_LONGEST_GLUED = 64
 
 
 class _Unknown(Exception):
@@ -416,7 +475,10 @@ class _PhraseSet:
         starts: list[tuple[int, int]] = []
         for number, form in enumerate(stream.forms):
             if spaced[number]:
-                starts += [(number, positions[number] + offset) for offset in range(len(form))]
+                # Long glued runs are floods the engine reports itself; only their beginning is read here.
+                starts += [
+                    (number, positions[number] + offset) for offset in range(min(len(form), _LONGEST_GLUED))
+                ]
             elif any(spaced[number + 1 : number + 1 + _GLUED_REACH]):
                 # An ordinary word shortly before a glued one may start a phrase that ends inside it.
                 starts.append((number, positions[number]))
@@ -464,54 +526,6 @@ class _TextPhraseSet:
                 assert name is not None
                 findings.append(Finding(self.entries[int(name[1:])][1], *match.span()))
         return findings
-
-
-_CAPTURING_GROUP_RE = re.compile(r"(?<!\\)\((?!\?)")
-_DOUBLED_LETTER_RE = re.compile(r"(?<!\\)([^\W\d_])\1+")
-
-
-def _squeezed_pattern(pattern: str) -> str:
-    """``pattern`` with doubled letters written once ("kill" → "kil"), the form its keys are read from."""
-    return _DOUBLED_LETTER_RE.sub(r"\1", pattern)
-
-
-def _repeatable_letters(pattern: str) -> str:
-    """``pattern`` with every literal letter allowed to repeat ("kil" → "k+i+l+"), so "wwiill" and "kiiill" match,
-    and so do words run together that share a letter ("should" + "die" glued is "shoulddie"). Letters inside
-    character classes and look-behinds, escaped ones and ones already quantified are left alone."""
-    out: list[str] = []
-    groups: list[bool] = []  # True for a look-behind group
-    in_class = False
-    index = 0
-    while index < len(pattern):
-        char = pattern[index]
-        if char == "\\":
-            out.append(pattern[index : index + 2])
-            index += 2
-            continue
-        out.append(char)
-        index += 1
-        if in_class:
-            in_class = char != "]"
-        elif char == "[":
-            in_class = True
-        elif char == "(":
-            behind = pattern.startswith(("?<!", "?<="), index)
-            groups.append(behind)
-            if pattern.startswith("?", index):
-                # Copy the group's flag ("?:", "?<!", "?P<name>") without touching its letters.
-                end = (
-                    pattern.index(">", index) + 1
-                    if pattern.startswith("?P<", index)
-                    else index + (3 if behind else 2)
-                )
-                out.append(pattern[index:end])
-                index = end
-        elif char == ")" and groups:
-            groups.pop()
-        elif char.isalpha() and not any(groups) and pattern[index : index + 1] not in ("?", "*", "+", "{"):
-            out.append("+")
-    return "".join(out)
 
 
 @dataclass(frozen=True)
@@ -570,7 +584,7 @@ def _requirement(requires: Sequence[str | None]) -> re.Pattern[str] | None:
 
 def load_phrases(data: dict[str, Any] | None = None) -> list[tuple[str, str, Rule]]:
     """The ``(reading, pattern, rule)`` triples of phrases.toml (or of ``data`` parsed the same way)."""
-    data = _load("phrases.toml") if data is None else data
+    data = load_data("phrases.toml") if data is None else data
     phrases: list[tuple[str, str, Rule]] = []
     for number, group in enumerate(data.get("group", ()), start=1):
         where = f"phrases.toml group {number}"
@@ -793,7 +807,7 @@ def _has_cyrillic(text: str) -> bool:
 
 def load_detectors(data: dict[str, Any] | None = None) -> Detectors:
     """Compile detectors.toml (or ``data`` parsed the same way)."""
-    data = _load("detectors.toml") if data is None else data
+    data = load_data("detectors.toml") if data is None else data
     lists = {"tlds": "|".join(data.get("tlds", ())), "spoken_tlds": "|".join(data.get("spoken_tlds", ()))}
     detectors: list[Detector] = []
     for number, entry in enumerate(data.get("detector", ()), start=1):
@@ -839,7 +853,7 @@ def load_detectors(data: dict[str, Any] | None = None) -> Detectors:
 
 def text_requirements(data: dict[str, Any] | None = None) -> list[str | None]:
     """The ``requires`` of each on = "text" group of phrases.toml (None for a group without one)."""
-    data = _load("phrases.toml") if data is None else data
+    data = load_data("phrases.toml") if data is None else data
     return [group.get("requires") for group in data.get("group", ()) if group.get("on") == "text"]
 
 
