@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from gatekeeper.moderation import Moderator
-
-CORPUS = Path(__file__).parent / "corpus" / "moderation.jsonl"
 
 
 @pytest.fixture(scope="session")

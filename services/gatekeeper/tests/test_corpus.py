@@ -3,13 +3,15 @@ are caught (recall at least 0.95) and harmless ones pass (false-positive rate at
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from gatekeeper.moderation import Moderator
 from gatekeeper.moderation.evaluation import CorpusScore, read_corpus, score
 from ovation_contracts import Category
 
-from .conftest import CORPUS
+CORPUS = Path(__file__).parent / "corpus" / "moderation.jsonl"
 
 RECALL_FLOOR = 0.95
 FALSE_POSITIVE_CEILING = 0.03

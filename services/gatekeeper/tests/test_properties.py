@@ -4,6 +4,7 @@ Latin/Cyrillic look-alikes leave a blocked or downgraded message blocked or down
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -12,7 +13,7 @@ from gatekeeper.moderation import Moderator
 from gatekeeper.moderation.evaluation import read_corpus
 from ovation_contracts import Category, CheckedField, Decision
 
-from .conftest import CORPUS
+CORPUS = Path(__file__).parent / "corpus" / "moderation.jsonl"
 
 _MODERATOR = Moderator()
 _HARMFUL = [
