@@ -20,6 +20,7 @@ import psutil
 import pytest
 
 from ovation_cli.embedded import free_port
+from ovation_cli.services import SERVICES
 
 pytestmark = [pytest.mark.nats, pytest.mark.slow]
 
@@ -120,7 +121,8 @@ def test_one_command_brings_everything_up_and_shows_donations_within_10_seconds(
     status = running.ovation("status")
     assert status.returncode == 0, status.stdout + status.stderr
     assert re.search(r"^ingest\s+ok", status.stdout, re.M)
-    assert re.search(r"^gateway\s+ok", status.stdout, re.M)
+    for spec in SERVICES:
+        assert re.search(rf"^{spec.name}\s+ok", status.stdout, re.M), status.stdout
     assert re.search(r"^nats\s+ok", status.stdout, re.M)
 
     tail = running.ovation("tail", "donations.>", "--since", "5m", "--count", "1")
@@ -168,7 +170,7 @@ def test_a_crashed_service_is_restarted(running: Run) -> None:
 def test_ctrl_c_stops_every_process_and_cleans_up(running: Run, env: dict[str, str]) -> None:
     running.wait_for(r"Ovation is up", timeout=30)
     children = psutil.Process(running.process.pid).children()
-    assert len(children) == 3
+    assert len(children) == len(SERVICES) + 1, "nats-server and every registered service"
     assert (Path(env["OVATION_DATA_DIR"]) / "run.json").is_file()
 
     assert stop(running) == 0
