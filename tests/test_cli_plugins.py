@@ -12,7 +12,12 @@ OVATION = [sys.executable, "-c", "from ovation_cli.main import main; main()"]
 def test_ovation_moderate_prints_one_verdict_per_line() -> None:
     lines = ["draw a cat in space", "f.u.c.k this stream", "звони мне +7 912 345-67-89", ""]
     result = subprocess.run(
-        [*OVATION, "moderate"], input="\n".join(lines) + "\n", capture_output=True, text=True, timeout=60, check=True
+        [*OVATION, "moderate"],
+        input="\n".join(lines) + "\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     )
     verdicts = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(verdicts) == len(lines)

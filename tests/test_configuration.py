@@ -11,6 +11,7 @@ from gateway.config import GatewaySettings
 from ingest.config import DonationAlertsSettings, IngestSettings
 from ovation_artifacts import ArtifactSettings
 from ovation_bus import BusSettings
+from video.config import VideoServiceSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 SETTINGS: list[type[BaseSettings]] = [
@@ -20,6 +21,7 @@ SETTINGS: list[type[BaseSettings]] = [
     GatekeeperSettings,
     GatewaySettings,
     ArtifactSettings,
+    VideoServiceSettings,
 ]
 LAUNCHER = {
     "OVATION_DATA_DIR",

@@ -90,8 +90,11 @@ def env(tmp_path: Path) -> dict[str, str]:
         OVATION_NATS_PORT=str(free_port()),
         OVATION_NATS_MONITOR_PORT=str(free_port()),
         OVATION_DATA_DIR=str(tmp_path / "data"),
-        INGEST_HTTP_PORT=str(free_port()),
     )
+    # Every service on a port of its own, rather than OVATION_PORT + offset, which something else may hold.
+    for spec in SERVICES:
+        if spec.port_variable != "OVATION_PORT":
+            environment[spec.port_variable] = str(free_port())
     return environment
 
 

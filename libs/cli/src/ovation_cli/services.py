@@ -19,5 +19,6 @@ class ServiceSpec:
 SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("ingest", "ingest", "INGEST_HTTP_PORT", 1),
     ServiceSpec("gatekeeper", "gatekeeper", "GATEKEEPER_HTTP_PORT", 2),
+    ServiceSpec("video", "video", "VIDEO_HTTP_PORT", 3),
     ServiceSpec("gateway", "gateway", "OVATION_PORT", 0),
 )

@@ -20,6 +20,7 @@ from .artifacts import ArtifactRef
 from .envelope import MessageId
 from .jobs import JobState
 from .settings import KvDocument
+from .stage import StageCue
 
 
 class VideoFallbackReason(StrEnum):
@@ -64,6 +65,7 @@ class VideoGeneration(KvDocument):
     """What the video service knows about one job, under ``video.generation.<job id>`` in ``ovation-jobs``."""
 
     BUCKET: ClassVar[str] = bus.KV_JOBS
+    KEY_PREFIX: ClassVar[str] = "video.generation."
 
     job_id: MessageId
     donation_id: MessageId
@@ -76,11 +78,12 @@ class VideoGeneration(KvDocument):
     reason: VideoFallbackReason | None = None
     detail: str = Field(default="", max_length=500)
     artifact: ArtifactRef | None = None
+    cue: StageCue | None = Field(default=None, description="The cue the stage got; a replay plays it again")
     cue_published: bool = False
 
     @staticmethod
     def key_for(job_id: str) -> str:
-        return f"video.generation.{kv_token(job_id)}"
+        return f"{VideoGeneration.KEY_PREFIX}{kv_token(job_id)}"
 
 
 class BudgetEntry(BaseModel):

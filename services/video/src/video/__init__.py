@@ -1,0 +1,1 @@
+"""Ovation video: celebration videos from Veo 3 (AIML API) or the offline card, within a spend budget."""
