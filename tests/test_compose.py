@@ -17,7 +17,9 @@ from ovation_cli.services import SERVICES
 
 ROOT = Path(__file__).resolve().parents[1]
 VARIABLE = re.compile(r"\$\{(?P<name>[A-Z0-9_]+)(?P<op>:?[-?+])?(?P<arg>[^}]*)\}")
-INFRASTRUCTURE = {"nats", "s3", "nats-box"}
+INFRASTRUCTURE = {"nats", "s3", "nats-box", "painter-window"}
+HOST_VARIABLES = {"DISPLAY", "WAYLAND_DISPLAY"}
+"""The desktop's own variables, passed through to the windowed painter; not Ovation settings."""
 
 
 def documented_variables() -> dict[str, str]:
@@ -138,13 +140,15 @@ def test_commands_run_modules_that_exist(compose: dict[str, Any]) -> None:
 
 def test_every_variable_compose_reads_is_documented(compose_text: str) -> None:
     documented = documented_variables()
-    used = {m["name"] for m in VARIABLE.finditer(compose_text)}
+    used = {m["name"] for m in VARIABLE.finditer(compose_text)} - HOST_VARIABLES
     assert used - set(documented) == set(), "document these in .env.example"
     environment = yaml.safe_load(compose_text)["services"]
     passed = {
         key
         for service in environment.values()
         for key in (service.get("environment") or {})
-        if key.startswith(("OVATION_", "INGEST_", "GATEWAY_", "DONATIONALERTS_", "GATEKEEPER_", "VIDEO_"))
+        if key.startswith(
+            ("OVATION_", "INGEST_", "GATEWAY_", "DONATIONALERTS_", "GATEKEEPER_", "VIDEO_", "PAINTER_")
+        )
     }
     assert passed - set(documented) == set(), "document these in .env.example"

@@ -11,6 +11,7 @@ from gateway.config import GatewaySettings
 from ingest.config import DonationAlertsSettings, IngestSettings
 from ovation_artifacts import ArtifactSettings
 from ovation_bus import BusSettings
+from painter.config import PainterConfig
 from video.config import VideoServiceSettings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,6 +23,7 @@ SETTINGS: list[type[BaseSettings]] = [
     GatewaySettings,
     ArtifactSettings,
     VideoServiceSettings,
+    PainterConfig,
 ]
 LAUNCHER = {
     "OVATION_DATA_DIR",

@@ -20,5 +20,6 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("ingest", "ingest", "INGEST_HTTP_PORT", 1),
     ServiceSpec("gatekeeper", "gatekeeper", "GATEKEEPER_HTTP_PORT", 2),
     ServiceSpec("video", "video", "VIDEO_HTTP_PORT", 3),
+    ServiceSpec("painter", "painter", "PAINTER_HTTP_PORT", 4),
     ServiceSpec("gateway", "gateway", "OVATION_PORT", 0),
 )

@@ -85,7 +85,7 @@ from .sources import (
     SubmitDonation,
     TestConnection,
 )
-from .stage import CueKind, PlaybackAck, PlaybackState, StageCue
+from .stage import CueKind, PlaybackAck, PlaybackState, StageCue, StageItem, StageState
 from .video import (
     BudgetEntry,
     GenerationPhase,
@@ -166,6 +166,8 @@ __all__ = [
     "SourcesQuery",
     "Span",
     "StageCue",
+    "StageItem",
+    "StageState",
     "SubmitChat",
     "SubmitDonation",
     "TestConnection",

@@ -5,8 +5,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from . import bus
 from .artifacts import ArtifactRef
 from .envelope import MessageId, Payload
 from .gate import ReactionKind
@@ -55,3 +56,32 @@ class PlaybackAck(Payload):
     state: PlaybackState
     reason: str | None = Field(default=None, max_length=500)
     widget_id: str | None = Field(default=None, max_length=64)
+
+
+class StageItem(BaseModel):
+    """A cue in the stage's queue; ``arrival`` orders cues of equal priority."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    cue: StageCue
+    arrival: int = Field(ge=0)
+
+
+class StageState(BaseModel):
+    """The widget stage, kept in KV (``ovation-queues`` / ``stage``) so a gateway restart loses and doubles nothing."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    BUCKET: ClassVar[str] = bus.KV_QUEUES
+    KEY: ClassVar[str] = "stage"
+
+    queue: tuple[StageItem, ...] = ()
+    current: StageItem | None = None
+    current_since: AwareDatetime | None = None
+    started: bool = Field(default=False, description="A widget reported that the current cue started")
+    paused: bool = False
+    next_arrival: int = 0
+    played: tuple[str, ...] = Field(
+        default=(), description="Recent cue ids that ended, failed or were skipped"
+    )
+    history: tuple[StageCue, ...] = Field(default=(), description="Recent cues, newest last, for replay")

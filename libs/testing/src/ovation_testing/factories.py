@@ -4,7 +4,24 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ovation_contracts import Envelope, Money, VideoJob, job_id, wrap
+from ovation_contracts import (
+    ArtifactRef,
+    Conversion,
+    CueKind,
+    Decision,
+    Envelope,
+    EventKind,
+    Money,
+    RateSource,
+    ReactionKind,
+    ScreenedDonation,
+    StageCue,
+    Verdict,
+    VideoJob,
+    job_id,
+    utc_now,
+    wrap,
+)
 
 
 def video_job(
@@ -25,3 +42,64 @@ def video_job(
         message=message,
     )
     return wrap(job, id=job.job_id, correlation_id=donation_id)
+
+
+def screened_alert(
+    donation_id: str, *, donor_name: str = "Anna", amount: str = "500", message: str | None = "Hello stream!"
+) -> Envelope[ScreenedDonation]:
+    """A screened donation that routing sent to the alert, in its envelope."""
+    money = Money(amount=Decimal(amount), currency="RUB")
+    screened = ScreenedDonation(
+        donation_id=donation_id,
+        kind=EventKind.DONATION,
+        source="api",
+        donor_name=donor_name,
+        message=message,
+        amount=money,
+        amount_base=money,
+        conversion=Conversion(rate=Decimal(1), source=RateSource.IDENTITY, as_of=utc_now()),
+        verdict=Verdict(decision=Decision.ALLOW),
+        reactions=(ReactionKind.ALERT,),
+    )
+    return wrap(screened, id=f"{donation_id}:screened", correlation_id=donation_id)
+
+
+def media_cue(
+    cue_id: str, key: str, *, kind: CueKind, size: int, duration_ms: int | None = None, priority: int = 100
+) -> Envelope[StageCue]:
+    """A stage cue for a stored video or audio clip, as the video and voice services publish them."""
+    donation_id = cue_id.rsplit(":", 1)[0]
+    cue = StageCue(
+        cue_id=cue_id,
+        donation_id=donation_id,
+        kind=kind,
+        reaction=ReactionKind.VIDEO if kind is CueKind.VIDEO else ReactionKind.VOICE,
+        priority=priority,
+        donor_name="Boris",
+        amount=Money(amount=Decimal(1500), currency="RUB"),
+        artifact=ArtifactRef(
+            key=key, content_type="video/mp4" if kind is CueKind.VIDEO else "audio/wav", size_bytes=size
+        ),
+        duration_ms=duration_ms,
+    )
+    return wrap(cue, id=cue_id, correlation_id=donation_id)
+
+
+def wav_tone(seconds: float = 0.8, frequency: float = 660.0, rate: int = 16_000) -> bytes:
+    """A short sine tone as a real WAV file."""
+    import io
+    import math
+    import struct
+    import wave
+
+    frames = b"".join(
+        struct.pack("<h", int(12_000 * math.sin(2 * math.pi * frequency * n / rate)))
+        for n in range(int(seconds * rate))
+    )
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(frames)
+    return buffer.getvalue()

@@ -1,33 +1,66 @@
-"""The gateway's composition root: runtime, event hub, routes, pages, static files."""
+"""The gateway's composition root: runtime, event hub, widget stage, routes, pages, static files."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from importlib import resources
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from faststream.nats import NatsMessage
 
-from ovation_bus import ServiceRuntime, jetstream
-from ovation_contracts import bus
+from ovation_artifacts import make_store
+from ovation_bus import Consumer, ServiceRuntime, jetstream, publish, subscribe
+from ovation_contracts import Envelope, ScreenedDonation, StageCue, bus
 
 from .config import GatewaySettings
 from .events import EventHub, backfill_recent
-from .routes import events, gate, ingest, pages
+from .routes import events, gate, ingest, pages, stage
 from .routes import settings as settings_routes
 from .security import SecurityHeaders
+from .stage_service import StageService
 
 FORWARDED_SUBJECTS = ("donations.>", "chat.>", "events.>")
+SERVICE = bus.Service.GATEWAY
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     settings = settings or GatewaySettings()
-    runtime = ServiceRuntime(bus.Service.GATEWAY)
+    runtime = ServiceRuntime(SERVICE)
+    broker = runtime.broker
     hub = EventHub(backlog=settings.events_backlog, client_queue=settings.events_client_queue)
 
-    # Core subscriptions: every gateway replica sees every event, and nats-py resubscribes after a reconnect.
+    async def publish_message(envelope: Envelope[Any], subject: str) -> object:
+        return await publish(broker, envelope, subject)
+
+    stage_service = StageService(broker, publish_message)
+
+    # Live feed: core subscriptions, so every gateway replica sees every event (nats-py resubscribes on reconnect).
     for subject in FORWARDED_SUBJECTS:
-        runtime.broker.subscriber(subject)(_forwarder(hub))
+        broker.subscriber(subject)(_forwarder(hub))
+
+    # The widget stage: durable consumers, so no alert or cue is lost while the gateway is down.
+    async def on_screened(envelope: Envelope[ScreenedDonation]) -> None:
+        await stage_service.on_screened(envelope.payload)
+
+    async def on_cue(envelope: Envelope[StageCue]) -> None:
+        await stage_service.on_cue(envelope.payload)
+
+    subscribe(
+        broker,
+        service=SERVICE,
+        consumer=Consumer(bus.DONATION_SCREENED, bus.durable(SERVICE, "screened")),
+        model=ScreenedDonation,
+        handler=on_screened,
+    )
+    subscribe(
+        broker,
+        service=SERVICE,
+        consumer=Consumer(bus.STAGE_CUE, bus.durable(SERVICE, "cues")),
+        model=StageCue,
+        handler=on_cue,
+    )
 
     app = FastAPI(
         title="Ovation gateway",
@@ -37,24 +70,33 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.state.admin_token = settings.admin_token.get_secret_value()
     app.state.widget_token = settings.widget_token.get_secret_value() if settings.widget_token else None
     app.state.hub = hub
-    app.include_router(events.router)
-    app.include_router(ingest.router)
-    app.include_router(gate.router)
-    app.include_router(settings_routes.router)
-    app.include_router(pages.router)
+    app.state.stage = stage_service
+    app.state.artifacts = make_store()
+    for router in (
+        events.router,
+        ingest.router,
+        gate.router,
+        settings_routes.router,
+        stage.router,
+        pages.router,
+    ):
+        app.include_router(router)
     static = resources.files("gateway").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     app.add_middleware(SecurityHeaders)
     runtime.on_shutdown(hub.close)
+    runtime.on_shutdown(stage_service.close)
 
     @runtime.on_ready
-    async def backfill() -> None:
-        await backfill_recent(jetstream(runtime.broker), hub)
+    async def restore() -> None:
+        await stage_service.load()
+        await backfill_recent(jetstream(broker), hub)
 
+    runtime.background("stage-watchdog")(stage_service.watch)
     return runtime.http_app(app)
 
 
-def _forwarder(hub: EventHub):  # type: ignore[no-untyped-def]
+def _forwarder(hub: EventHub) -> Callable[[NatsMessage], Awaitable[None]]:
     async def forward(message: NatsMessage) -> None:
         hub.receive(message.body)
 

@@ -49,3 +49,11 @@ def require_widget(request: Request, token: str = "") -> None:
 
 
 Widget = Annotated[None, Depends(require_widget)]
+
+
+def require_widget_or_admin(request: Request, token: str) -> None:
+    """Media for the widget: the widget token in the URL, or the admin bearer header (the dashboard's preview)."""
+    if request.headers.get("authorization"):
+        require_admin(request)
+        return
+    require_widget(request, token)

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
-from ..auth import Admin, Widget
+from ..auth import Admin
 from ..events import EventHub
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
@@ -40,35 +40,6 @@ async def stream_events(
     wanted = frozenset(t.strip() for t in types.split(",") if t.strip()) if types else None
     return StreamingResponse(
         hub.stream(wanted, last_event_id=last_event_id, backlog=backlog),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
-
-
-WIDGET_TYPES = frozenset({"donation.received"})
-
-
-@router.get(
-    "/widget/events",
-    summary="What the OBS widget shows, live (widget token)",
-    description=(
-        "Server-sent events for the OBS widget, authorised by the read-only widget token in the `token` query "
-        "parameter. Today: every donation, for its alert card."
-    ),
-    response_class=StreamingResponse,
-    responses={
-        200: {"content": {"text/event-stream": {}}},
-        401: {"description": "Missing or wrong widget token"},
-    },
-)
-async def stream_widget_events(
-    request: Request,
-    _: Widget,
-    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
-) -> StreamingResponse:
-    hub: EventHub = request.app.state.hub
-    return StreamingResponse(
-        hub.stream(WIDGET_TYPES, last_event_id=last_event_id),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

@@ -1,18 +1,32 @@
-// Ovation OBS widget (first version): an alert card for every donation, one at a time, pushed live.
-// Until moderation screens names and messages, the card shows only the amount: nothing a donor typed reaches the
-// stream unchecked. EventSource reconnects by itself and resumes with Last-Event-ID.
+// Ovation OBS widget: plays what the stage pushes (alert cards, videos, voice clips), one at a time, and reports
+// started / ended / failed for every cue, so the stage moves on. Donor text is only ever set with textContent.
+// Query string: token (required), position=top|center|bottom, scale=0.5..3, kinds=alert,video,audio.
 "use strict";
 
-const SHOW_MS = 6000;
-const GAP_MS = 500;
+const params = new URLSearchParams(location.search);
+const token = params.get("token") || "";
+const kinds = new Set((params.get("kinds") || "alert,video,audio").split(",").map((k) => k.trim()));
+const widgetId = `widget-${Math.random().toString(36).slice(2, 10)}`;
+const ALERT_MS = 6000;
+
+const stageBox = document.getElementById("stage");
 const alertBox = document.getElementById("alert");
-const amountText = alertBox.querySelector(".amount");
+const video = document.getElementById("video");
+const audio = document.getElementById("audio");
+const caption = document.getElementById("caption");
 const problem = document.getElementById("problem");
-const queue = [];
-const seen = new Set();
-let playing = false;
+
+stageBox.dataset.position = ["top", "center", "bottom"].includes(params.get("position")) ? params.get("position") : "top";
+const scale = Number(params.get("scale"));
+if (scale >= 0.5 && scale <= 3) stageBox.style.transform = `scale(${scale})`;
+
+let current = null;      // the cue this page is playing
+let alertTimer = null;
+
+function showProblem(text) { problem.textContent = text; problem.hidden = !text; }
 
 function formatAmount(money) {
+  if (!money) return "";
   try {
     return new Intl.NumberFormat(undefined, { style: "currency", currency: money.currency }).format(Number(money.amount));
   } catch {
@@ -20,38 +34,107 @@ function formatAmount(money) {
   }
 }
 
-async function playNext() {
-  if (playing || queue.length === 0) return;
-  playing = true;
-  const envelope = queue.shift();
-  amountText.textContent = formatAmount(envelope.payload.amount);
-  alertBox.dataset.id = envelope.id;
-  alertBox.hidden = false;
-  await new Promise((resolve) => setTimeout(resolve, SHOW_MS));
-  alertBox.hidden = true;
-  await new Promise((resolve) => setTimeout(resolve, GAP_MS));
-  playing = false;
-  playNext();
+async function report(cue, state, reason) {
+  try {
+    await fetch(`/api/v1/widget/playback?token=${encodeURIComponent(token)}`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ cue_id: cue.cue_id, state, reason: reason || null, widget_id: widgetId }),
+    });
+  } catch (error) {
+    console.warn("could not report playback", error);
+  }
 }
 
-const token = new URLSearchParams(location.search).get("token") || "";
-if (!token) {
-  problem.textContent = "Widget URL without token: copy the widget URL that ovation up printed.";
-  problem.hidden = false;
-} else {
-  const source = new EventSource(`/api/v1/widget/events?token=${encodeURIComponent(token)}`);
-  source.onopen = () => { problem.hidden = true; };
-  source.onerror = () => {
-    if (source.readyState === EventSource.CLOSED) {
-      problem.textContent = "The widget token was refused or the widget is off.";
-      problem.hidden = false;
-    }
-  };
-  source.onmessage = (event) => {
-    const envelope = JSON.parse(event.data);
-    if (envelope.type !== "donation.received" || seen.has(envelope.id)) return;
-    seen.add(envelope.id);
-    queue.push(envelope);
-    playNext();
-  };
+function stopEverything() {
+  clearTimeout(alertTimer);
+  for (const media of [video, audio]) {
+    media.onplaying = media.onended = media.onerror = null;
+    media.pause();
+    media.removeAttribute("src");
+    media.load();
+    media.hidden = true;
+  }
+  alertBox.hidden = true;
+  caption.hidden = true;
+  current = null;
 }
+
+function showCard(cue) {
+  alertBox.querySelector(".donor").textContent = cue.donor_name;
+  alertBox.querySelector(".amount").textContent = formatAmount(cue.amount);
+  alertBox.querySelector(".message").textContent = cue.message || "";
+  alertBox.dataset.cueId = cue.cue_id;
+  alertBox.hidden = false;
+}
+
+function playAlert(cue) {
+  showCard(cue);
+  report(cue, "started");
+  alertTimer = setTimeout(() => {
+    if (current !== cue) return;
+    alertBox.hidden = true;
+    current = null;
+    report(cue, "ended");
+  }, cue.duration_ms || ALERT_MS);
+}
+
+async function playMedia(cue, media) {
+  caption.textContent = `${cue.donor_name} · ${formatAmount(cue.amount)}`.replace(/ · $/, "");
+  caption.hidden = cue.kind === "audio" && !cue.donor_name;
+  media.dataset.cueId = cue.cue_id;
+  let started = false;
+  media.onplaying = () => { if (!started && current === cue) { started = true; report(cue, "started"); } };
+  media.onended = () => { if (current === cue) { stopEverything(); report(cue, "ended"); } };
+  media.onerror = () => {
+    if (current !== cue) return;
+    const reason = media.error ? `media error ${media.error.code}: ${media.error.message || "cannot play"}` : "cannot play";
+    stopEverything();
+    report(cue, "failed", reason);
+  };
+  media.src = cue.url;
+  media.hidden = cue.kind === "audio";
+  try {
+    await media.play();
+  } catch (error) {
+    // OBS allows autoplay with sound; a normal browser may not. Muted playback keeps the stream going.
+    if (current !== cue) return;
+    try {
+      media.muted = true;
+      await media.play();
+      showProblem("Autoplay with sound is blocked in this browser; OBS plays it with sound.");
+    } catch (again) {
+      stopEverything();
+      report(cue, "failed", `play() was refused: ${again.name}`);
+    }
+  }
+}
+
+function play(cue) {
+  if (current && current.cue_id === cue.cue_id) return;
+  stopEverything();
+  if (!kinds.has(cue.kind)) return;  // another widget shows this kind
+  current = cue;
+  if (cue.kind === "alert") playAlert(cue);
+  else if (cue.kind === "video") playMedia(cue, video);
+  else if (cue.kind === "audio") playMedia(cue, audio);
+}
+
+function connect() {
+  if (!token) {
+    showProblem("Widget URL without token: copy the widget URL that ovation up printed.");
+    return;
+  }
+  const source = new EventSource(`/api/v1/widget/stage?token=${encodeURIComponent(token)}`);
+  source.addEventListener("open", () => showProblem(""));
+  source.addEventListener("play", (event) => play(JSON.parse(event.data)));
+  source.addEventListener("idle", () => { if (current) stopEverything(); });
+  source.addEventListener("error", () => {
+    if (source.readyState === EventSource.CLOSED) showProblem("The widget token was refused or the widget is off.");
+  });
+}
+
+setInterval(() => {
+  fetch(`/api/v1/widget/heartbeat?token=${encodeURIComponent(token)}&widget_id=${widgetId}`, { method: "POST" }).catch(() => {});
+}, 10000);
+connect();
