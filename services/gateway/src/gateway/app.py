@@ -16,9 +16,9 @@ from ovation_contracts import Envelope, ScreenedDonation, StageCue, bus
 
 from .config import GatewaySettings
 from .events import EventHub, backfill_recent
-from .routes import events, gate, ingest, pages, stage
+from .routes import events, gate, ingest, operations, pages, stage
 from .routes import settings as settings_routes
-from .security import SecurityHeaders
+from .security import RequestGuard, SecurityHeaders
 from .stage_service import StageService
 
 FORWARDED_SUBJECTS = ("donations.>", "chat.>", "events.>")
@@ -78,11 +78,13 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         gate.router,
         settings_routes.router,
         stage.router,
+        operations.router,
         pages.router,
     ):
         app.include_router(router)
     static = resources.files("gateway").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
+    app.add_middleware(RequestGuard, allowed_hosts=settings.allowed_host_names)
     app.add_middleware(SecurityHeaders)
     runtime.on_shutdown(hub.close)
     runtime.on_shutdown(stage_service.close)

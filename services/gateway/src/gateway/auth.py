@@ -1,8 +1,10 @@
-"""Who may call what: the admin token, as a bearer header."""
+"""Who may call what: the admin token (bearer header or session cookie), and the read-only widget token."""
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import secrets
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
@@ -13,21 +15,51 @@ HOW_TO_AUTHENTICATE = (
 )
 
 
+SESSION_COOKIE = "ovation_session"
+
+
+def _matches(presented: str, expected: str | None) -> bool:
+    return expected is not None and hmac.compare_digest(presented.encode(), expected.encode())
+
+
+def session_value(admin_token: str) -> str:
+    """A session cookie value: a nonce and its HMAC under the admin token (valid until the token changes)."""
+    nonce = secrets.token_urlsafe(16)
+    return f"{nonce}.{hmac.new(admin_token.encode(), nonce.encode(), hashlib.sha256).hexdigest()}"
+
+
+def session_is_valid(value: str, admin_token: str) -> bool:
+    nonce, _, signature = value.partition(".")
+    expected = hmac.new(admin_token.encode(), nonce.encode(), hashlib.sha256).hexdigest()
+    return bool(nonce) and hmac.compare_digest(signature.encode(), expected.encode())
+
+
 def require_admin(request: Request) -> None:
+    """The admin token as a bearer header, or the session cookie the login sets."""
     expected: str = request.app.state.admin_token
     scheme, _, presented = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not presented:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            detail=f"Missing admin token: {HOW_TO_AUTHENTICATE}.",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    if not hmac.compare_digest(presented.strip().encode(), expected.encode()):
+    presented = presented.strip()
+    if scheme.lower() == "bearer" and presented:
+        if _matches(presented, expected):
+            return
+        if _matches(presented, request.app.state.widget_token):
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                detail="The widget token only reads the widget feed; this needs the admin token.",
+            )
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             detail=f"Wrong admin token: {HOW_TO_AUTHENTICATE}.",
             headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
         )
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie and session_is_valid(cookie, expected):
+        return
+    raise HTTPException(
+        status.HTTP_401_UNAUTHORIZED,
+        detail=f"Missing admin token: {HOW_TO_AUTHENTICATE}.",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
 
 
 Admin = Annotated[None, Depends(require_admin)]

@@ -22,7 +22,15 @@ class GatewaySettings(BaseSettings):
         min_length=16,
         description="Read-only token in the OBS widget URL; the widget is off without one",
     )
+    allowed_hosts: str = Field(
+        default="127.0.0.1,localhost,[::1]",
+        description="Host names the gateway answers to (DNS rebinding guard), comma-separated; * for any",
+    )
     events_backlog: int = Field(
         default=200, ge=0, le=10_000, description="Recent events kept for new viewers"
     )
     events_client_queue: int = Field(default=1000, ge=10, le=100_000)
+
+    @property
+    def allowed_host_names(self) -> frozenset[str]:
+        return frozenset(host.strip().lower() for host in self.allowed_hosts.split(",") if host.strip())

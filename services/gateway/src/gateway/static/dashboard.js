@@ -1,5 +1,5 @@
-// Ovation live page: reads the bus through GET /api/v1/events (server-sent events over fetch, so the admin token
-// travels in the Authorization header and never in a URL the server logs). Donor text is only ever set with
+// Ovation dashboard: reads the bus through GET /api/v1/events (server-sent events over fetch). The admin token is
+// exchanged once for an HttpOnly session cookie and never kept by this page. Donor text is only ever set with
 // textContent, never parsed as HTML.
 "use strict";
 
@@ -20,14 +20,21 @@ function setStatus(state, text) {
   statusBadge.textContent = text;
 }
 
-function takeToken() {
-  // The launcher prints /dashboard#token=...; the fragment never reaches the server. Keep it for this tab only.
+async function startSession(token) {
+  const response = await fetch("/api/v1/session", {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ token }),
+  });
+  return response.ok;
+}
+
+async function tokenFromAddress() {
+  // ovation up prints /dashboard#token=...; the fragment never reaches the server. Trade it for a session cookie.
   const fragment = new URLSearchParams(location.hash.slice(1));
-  if (fragment.has("token")) {
-    sessionStorage.setItem("ovation-admin-token", fragment.get("token"));
-    history.replaceState(null, "", location.pathname + location.search);
-  }
-  return sessionStorage.getItem("ovation-admin-token");
+  if (!fragment.has("token")) return;
+  const token = fragment.get("token");
+  fragment.delete("token");
+  history.replaceState(null, "", location.pathname + location.search + (fragment.toString() ? `#${fragment}` : ""));
+  await startSession(token);
 }
 
 function formatAmount(money) {
@@ -99,22 +106,22 @@ async function readEvents(body, onEvent) {
   }
 }
 
-async function connect(token) {
+async function connect() {
   let delay = 500;
   for (;;) {
     setStatus("connecting", "connecting…");
     try {
-      const headers = { Authorization: `Bearer ${token}`, Accept: "text/event-stream" };
+      const headers = { Accept: "text/event-stream" };
       if (lastEventId) headers["Last-Event-ID"] = lastEventId;
       const response = await fetch("/api/v1/events?backlog=100&types=donation.received,chat.received", { headers });
       if (response.status === 401) {
-        sessionStorage.removeItem("ovation-admin-token");
-        askForToken("That token was refused. Paste the admin token that ovation up printed.");
-        setStatus("error", "not authorised");
+        askForToken("Log in with the admin token that ovation up printed.");
+        setStatus("error", "not logged in");
         return;
       }
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       setStatus("live", "live");
+      startSources();
       delay = 500;
       await readEvents(response.body, (id, data) => {
         if (id) lastEventId = id;
@@ -134,13 +141,16 @@ function askForToken(message) {
   loginError.textContent = message || "";
 }
 
-loginForm.addEventListener("submit", (event) => {
+loginForm.addEventListener("submit", async (event) => {
   event.preventDefault();
   const token = new FormData(loginForm).get("token").trim();
-  sessionStorage.setItem("ovation-admin-token", token);
+  if (!(await startSession(token))) {
+    askForToken("That token was refused. Paste the admin token that ovation up printed.");
+    return;
+  }
+  loginForm.reset();
   loginForm.hidden = true;
-  connect(token);
-  startSources();
+  connect();
 });
 
 // Sources: their state (connected, polling, needs re-authorisation, ...) and the DonationAlerts actions.
@@ -152,7 +162,7 @@ const notice = document.getElementById("notice");
 async function api(method, path, body) {
   const response = await fetch(path, {
     method,
-    headers: { Authorization: `Bearer ${sessionStorage.getItem("ovation-admin-token")}`, "Content-Type": "application/json" },
+    headers: { "Content-Type": "application/json" },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const data = await response.json().catch(() => ({}));
@@ -215,7 +225,11 @@ function wireActions() {
   });
 }
 
+let sourcesStarted = false;
+
 function startSources() {
+  if (sourcesStarted) return;
+  sourcesStarted = true;
   sourcesPanel.hidden = false;
   wireActions();
   refreshSources();
@@ -223,5 +237,4 @@ function startSources() {
 }
 
 if (location.hash.includes("donationalerts=connected")) say("DonationAlerts is connected.");
-const token = takeToken();
-if (token) { connect(token); startSources(); } else askForToken();
+tokenFromAddress().then(connect);

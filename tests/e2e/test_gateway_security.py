@@ -1,0 +1,118 @@
+"""The gateway is secure by default: every control endpoint needs the admin token (401 without, 403 with the
+widget token), a foreign Host is refused (DNS rebinding), cross-site writes are refused, the dashboard session is an
+HttpOnly SameSite=Strict cookie, and no token ever comes back in a response."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from ovation_testing import NatsServer, ServiceProcess
+
+pytestmark = pytest.mark.nats
+
+ADMIN_TOKEN = "security-admin-token-0123456789"
+WIDGET_TOKEN = "security-widget-token-0123456789"
+PUBLIC = {
+    ("POST", "/api/v1/session"),
+    ("DELETE", "/api/v1/session"),
+    ("GET", "/api/v1/donationalerts/callback"),  # protected by its single-use state instead
+    ("GET", "/api/v1/widget/stage"),  # widget token
+    ("POST", "/api/v1/widget/playback"),
+    ("POST", "/api/v1/widget/heartbeat"),
+}
+
+
+@pytest.fixture
+def gateway(nats_server: NatsServer, tmp_path: Path) -> Iterator[ServiceProcess]:
+    env = {
+        "OVATION_NATS_URL": nats_server.url,
+        "OVATION_ADMIN_TOKEN": ADMIN_TOKEN,
+        "OVATION_WIDGET_TOKEN": WIDGET_TOKEN,
+    }
+    process = ServiceProcess("gateway", tmp_path, env, "OVATION_PORT").start()
+    yield process
+    process.stop()
+
+
+def control_endpoints(gateway: ServiceProcess) -> list[tuple[str, str]]:
+    spec = httpx.get(f"{gateway.url}/openapi.json", timeout=5).json()
+    found = []
+    for path, operations in spec["paths"].items():
+        for method in operations:
+            if path.startswith("/api/v1/") and (method.upper(), path) not in PUBLIC:
+                found.append((method.upper(), re.sub(r"\{[^}]+\}", "x", path)))
+    return found
+
+
+def test_every_control_endpoint_needs_the_admin_token(gateway: ServiceProcess) -> None:
+    endpoints = control_endpoints(gateway)
+    assert len(endpoints) >= 25
+    with httpx.Client(base_url=gateway.url, timeout=10) as http:
+        for method, path in endpoints:
+            anonymous = http.request(method, path, json={})
+            assert anonymous.status_code == 401, (method, path, anonymous.status_code)
+            widget = http.request(method, path, json={}, headers={"Authorization": f"Bearer {WIDGET_TOKEN}"})
+            assert widget.status_code == 403, (method, path, widget.status_code)
+            for response in (anonymous, widget):
+                assert ADMIN_TOKEN not in response.text
+                assert WIDGET_TOKEN not in response.text
+
+
+def test_a_foreign_host_is_refused(gateway: ServiceProcess) -> None:
+    rebound = httpx.get(f"{gateway.url}/dashboard", headers={"Host": "evil.example"}, timeout=5)
+    assert rebound.status_code == 400
+    assert "GATEWAY_ALLOWED_HOSTS" in rebound.json()["detail"]
+    assert (
+        httpx.get(
+            f"{gateway.url}/dashboard", headers={"Host": f"localhost:{gateway.port}"}, timeout=5
+        ).status_code
+        == 200
+    )
+
+
+def test_cross_site_writes_are_refused_and_same_origin_ones_pass(gateway: ServiceProcess) -> None:
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    with httpx.Client(base_url=gateway.url, timeout=10, headers=admin) as http:
+        assert http.post("/api/v1/stage/pause", headers={"Origin": "https://evil.example"}).status_code == 403
+        assert http.post("/api/v1/stage/pause", headers={"Sec-Fetch-Site": "cross-site"}).status_code == 403
+        same = http.post(
+            "/api/v1/stage/pause", headers={"Origin": gateway.url, "Sec-Fetch-Site": "same-origin"}
+        )
+        assert same.status_code == 200
+        cors = http.get("/api/v1/stage", headers={"Origin": "https://evil.example"})
+        assert "access-control-allow-origin" not in cors.headers
+
+
+def test_the_dashboard_session_is_a_strict_http_only_cookie(gateway: ServiceProcess) -> None:
+    with httpx.Client(base_url=gateway.url, timeout=10) as http:
+        assert http.post("/api/v1/session", json={"token": "wrong"}).status_code == 401
+        assert http.post("/api/v1/session", json={"token": WIDGET_TOKEN}).status_code == 401
+        login = http.post("/api/v1/session", json={"token": ADMIN_TOKEN})
+        assert login.status_code == 204
+        cookie = login.headers["set-cookie"].lower()
+        assert "httponly" in cookie
+        assert "samesite=strict" in cookie
+        assert ADMIN_TOKEN.lower() not in cookie, "the cookie is a signed session, not the token"
+        assert http.get("/api/v1/stage").status_code == 200
+        http.cookies.set("ovation_session", "forged.0000", domain="127.0.0.1")
+        assert http.get("/api/v1/stage").status_code == 401
+        http.cookies.clear()
+        assert http.post("/api/v1/session", json={"token": ADMIN_TOKEN}).status_code == 204
+        assert http.delete("/api/v1/session").status_code == 204
+        assert http.get("/api/v1/stage").status_code == 401
+
+
+def test_health_of_every_service_is_asked_over_nats(gateway: ServiceProcess) -> None:
+    report = httpx.get(
+        f"{gateway.url}/api/v1/health", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=15
+    ).json()
+    by_service = {r["service"]: r for r in report["services"]}
+    assert by_service["gateway"]["status"] == "ok"
+    assert by_service["ingest"]["status"] == "down"
+    assert "not answering" in by_service["ingest"]["reasons"][0]
+    assert report["status"] == "degraded"
