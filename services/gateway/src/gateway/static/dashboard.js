@@ -230,10 +230,105 @@ let sourcesStarted = false;
 function startSources() {
   if (sourcesStarted) return;
   sourcesStarted = true;
+  startPanels();
   sourcesPanel.hidden = false;
   wireActions();
   refreshSources();
   setInterval(refreshSources, 3000);
+}
+
+// Stage, approvals and health panels: every action goes through the same /api/v1 the dashboard documents.
+const queuedTemplate = document.getElementById("queued");
+
+function button(label, action) {
+  const element = document.createElement("button");
+  element.type = "button";
+  element.textContent = label;
+  element.addEventListener("click", async () => {
+    try { await action(); } catch (error) { say(error.message); }
+    refreshPanels();
+  });
+  return element;
+}
+
+function describeCue(cue) {
+  const row = queuedTemplate.content.firstElementChild.cloneNode(true);
+  row.dataset.cueId = cue.cue_id;
+  row.querySelector(".what").textContent = cue.kind;
+  row.querySelector(".who").textContent = cue.donor_name;
+  row.querySelector(".extra").textContent = [cue.amount ? formatAmount(cue.amount) : "", cue.message || ""].filter(Boolean).join(" · ");
+  return row;
+}
+
+async function refreshStage() {
+  const state = await api("GET", "/api/v1/stage");
+  document.getElementById("stage-state").textContent = state.paused ? "paused" : "playing";
+  document.getElementById("stage-current").textContent = state.current
+    ? `${state.current.cue.kind} for ${state.current.cue.donor_name}` : "nothing";
+  document.getElementById("stage-queue").replaceChildren(...state.queue.map(({ cue }) => {
+    const row = describeCue(cue);
+    const id = encodeURIComponent(cue.cue_id);
+    row.querySelector(".buttons").append(
+      button("↑", () => api("POST", `/api/v1/stage/queue/${id}/move`, { by: -1 })),
+      button("↓", () => api("POST", `/api/v1/stage/queue/${id}/move`, { by: 1 })),
+      button("Remove", () => api("DELETE", `/api/v1/stage/queue/${id}`)),
+    );
+    return row;
+  }));
+  document.getElementById("stage-history").replaceChildren(...[...state.history].reverse().slice(0, 20).map((cue) => {
+    const row = describeCue(cue);
+    row.querySelector(".buttons").append(button("Replay", () => api("POST", `/api/v1/stage/replay/${encodeURIComponent(cue.cue_id)}`)));
+    return row;
+  }));
+}
+
+async function refreshApprovals() {
+  const data = await api("GET", "/api/v1/approvals");
+  document.getElementById("approvals-empty").hidden = data.pending.length > 0;
+  document.getElementById("approvals").replaceChildren(...data.pending.map((screened) => {
+    const row = queuedTemplate.content.firstElementChild.cloneNode(true);
+    row.dataset.donationId = screened.donation_id;
+    row.querySelector(".what").textContent = screened.verdict.decision;
+    row.querySelector(".who").textContent = screened.donor_name;
+    row.querySelector(".extra").textContent = `${formatAmount(screened.amount)} · ${screened.message || screened.verdict.reason}`;
+    const id = encodeURIComponent(screened.donation_id);
+    row.querySelector(".buttons").append(
+      button("Approve", () => api("POST", `/api/v1/approvals/${id}/approve`)),
+      button("Reject", () => api("POST", `/api/v1/approvals/${id}/reject`)),
+    );
+    return row;
+  }));
+}
+
+async function refreshHealth() {
+  const data = await api("GET", "/api/v1/health");
+  document.getElementById("health").replaceChildren(...data.services.map((report) => {
+    const row = sourceTemplate.content.firstElementChild.cloneNode(true);
+    row.dataset.source = report.service;
+    row.querySelector(".source-name").textContent = report.service;
+    const state = row.querySelector(".source-state");
+    state.dataset.state = report.status === "ok" ? "connected" : "needs_reauthorisation";
+    state.textContent = report.status;
+    row.querySelector(".source-detail").textContent = (report.reasons || []).join("; ");
+    return row;
+  }));
+}
+
+function refreshPanels() {
+  refreshStage().catch((error) => say(`Stage unavailable: ${error.message}`));
+  refreshApprovals().catch(() => { document.getElementById("approvals").replaceChildren(); });
+}
+
+function startPanels() {
+  for (const id of ["stage-panel", "approvals-panel", "health-panel"]) document.getElementById(id).hidden = false;
+  document.getElementById("stage-skip").addEventListener("click", () => api("POST", "/api/v1/stage/skip").catch((e) => say(e.message)).then(refreshPanels));
+  document.getElementById("stage-pause").addEventListener("click", () => api("POST", "/api/v1/stage/pause").then(refreshPanels));
+  document.getElementById("stage-resume").addEventListener("click", () => api("POST", "/api/v1/stage/resume").then(refreshPanels));
+  document.getElementById("stage-clear").addEventListener("click", () => api("POST", "/api/v1/stage/clear").then(refreshPanels));
+  refreshPanels();
+  refreshHealth().catch(() => {});
+  setInterval(refreshPanels, 1000);
+  setInterval(() => refreshHealth().catch(() => {}), 5000);
 }
 
 if (location.hash.includes("donationalerts=connected")) say("DonationAlerts is connected.");
