@@ -227,6 +227,12 @@ class InterruptBody(BaseModel):
 
 
 @router.post(
+    "/interrupt",
+    summary="Interrupt the show (the AI Live Stream Backend's own path)",
+    response_model=Accepted,
+    status_code=201,
+)
+@router.post(
     "/audio/interrupt",
     summary="Interrupt the show with a message (AI Live Stream Backend compatible)",
     response_model=Accepted,
