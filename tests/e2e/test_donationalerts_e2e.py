@@ -164,6 +164,7 @@ async def test_oauth_login_connects_and_forged_or_replayed_states_are_refused(
         assert states == {"donationalerts": "connected", "simulator": "disabled"}
         test = await http.post(f"{gateway.url}/api/v1/sources/donationalerts/test", headers=admin())
         assert test.status_code == 200
+        assert test.json()["ok"] is True
         assert "Connected to DonationAlerts" in test.json()["message"]
 
         fake.add_donation(message="hello after OAuth")

@@ -13,10 +13,8 @@ from typing import Annotated, Any, ClassVar, Generic, TypeVar, cast
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-MessageId = Annotated[
-    str,
-    Field(min_length=1, max_length=256, pattern=r"^[A-Za-z0-9][A-Za-z0-9:._\-/@+]*$"),
-]
+MESSAGE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9:._\-/@+]*$"
+MessageId = Annotated[str, Field(min_length=1, max_length=256, pattern=MESSAGE_ID_PATTERN)]
 """An idempotency key: printable, no spaces, stable for the same fact (``donationalerts:30530030``)."""
 
 

@@ -70,7 +70,7 @@ class SetAccessToken(Payload):
 
     TYPE: ClassVar[str] = "ingest.set-token"
 
-    access_token: str = Field(min_length=8, max_length=4000, repr=False)
+    access_token: str = Field(min_length=8, max_length=4000, pattern=r"^[\x21-\x7e]+$", repr=False)
 
 
 class DisconnectSource(Payload):

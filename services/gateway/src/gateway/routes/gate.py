@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, HTTPException, Path, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from ovation_bus import ServiceUnavailable, load, request, save
@@ -21,10 +21,15 @@ from ovation_contracts import (
     RoutingRules,
     bus,
 )
+from ovation_contracts.envelope import MESSAGE_ID_PATTERN
 
 from ..auth import Admin
 
 router = APIRouter(prefix="/api/v1", tags=["gatekeeper"])
+
+DonationId = Annotated[
+    str, Path(max_length=256, pattern=MESSAGE_ID_PATTERN, description="The donation's global id")
+]
 
 
 async def ask_gatekeeper(http_request: Request, command: Payload) -> ControlReply:
@@ -110,10 +115,10 @@ async def approvals(http_request: Request, _: Admin) -> Any:
 
 
 @router.post("/approvals/{donation_id}/approve", summary="Approve: the donation is routed as usual")
-async def approve(http_request: Request, _: Admin, donation_id: str) -> Any:
+async def approve(http_request: Request, _: Admin, donation_id: DonationId) -> Any:
     return (await ask_gatekeeper(http_request, ApprovalDecision(donation_id=donation_id, approve=True))).data
 
 
 @router.post("/approvals/{donation_id}/reject", summary="Reject: no reaction at all")
-async def reject(http_request: Request, _: Admin, donation_id: str) -> Any:
+async def reject(http_request: Request, _: Admin, donation_id: DonationId) -> Any:
     return (await ask_gatekeeper(http_request, ApprovalDecision(donation_id=donation_id, approve=False))).data

@@ -124,7 +124,9 @@ async def donationalerts_disconnect(http_request: Request, _: Admin) -> Message:
 class TokenBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    access_token: str = Field(min_length=8, max_length=4000, description="A DonationAlerts access token")
+    access_token: str = Field(
+        min_length=8, max_length=4000, pattern=r"^[\x21-\x7e]+$", description="A DonationAlerts access token"
+    )
 
 
 @router.put(
@@ -148,12 +150,25 @@ async def sources(http_request: Request, _: Admin) -> Any:
     return reply.data
 
 
+class ConnectionTest(BaseModel):
+    ok: bool = Field(description="Whether DonationAlerts accepted the credentials")
+    message: str
+
+
 @router.post(
-    "/sources/donationalerts/test", summary="Test the DonationAlerts connection now", response_model=Message
+    "/sources/donationalerts/test",
+    summary="Test the DonationAlerts connection now",
+    response_model=ConnectionTest,
 )
-async def check_donationalerts(http_request: Request, _: Admin) -> Message:
-    reply = await ask_ingest(http_request, TestConnection(), failure_status=status.HTTP_502_BAD_GATEWAY)
-    return Message(message=reply.message)
+async def check_donationalerts(http_request: Request, _: Admin) -> ConnectionTest:
+    """200 either way: a refused or unreachable DonationAlerts is the test's answer, not a gateway failure."""
+    try:
+        reply = await request(
+            http_request.app.state.runtime.broker, bus.Service.INGEST, TestConnection(), timeout=15.0
+        )
+    except ServiceUnavailable as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(exc)) from exc
+    return ConnectionTest(ok=reply.ok, message=reply.message)
 
 
 # What enters through the API ------------------------------------------------------------------------------------------
