@@ -16,7 +16,7 @@ from ovation_contracts import Envelope, ScreenedDonation, StageCue, bus
 
 from .config import GatewaySettings
 from .events import EventHub, backfill_recent
-from .routes import events, gate, ingest, operations, pages, stage
+from .routes import events, gate, ingest, operations, pages, stage, videos
 from .routes import settings as settings_routes
 from .security import RequestGuard, SecurityHeaders
 from .stage_service import StageService
@@ -79,6 +79,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         settings_routes.router,
         stage.router,
         operations.router,
+        videos.router,
         pages.router,
     ):
         app.include_router(router)
