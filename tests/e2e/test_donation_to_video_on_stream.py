@@ -119,3 +119,40 @@ async def test_a_big_donation_becomes_a_veo_video_that_plays_in_the_widget(
         assert replay.status_code == 200, replay.text
     await widget.locator('#video[data-cue-id*=":replay:"]').wait_for(state="attached", timeout=20_000)
     assert aiml.submissions == 1, "a replay never pays again"
+
+
+async def test_the_dashboard_shows_the_library_generations_and_edits_settings(
+    system: dict[str, Any], chromium: Any
+) -> None:
+    gateway = system["gateway"]
+    async with httpx.AsyncClient(
+        base_url=gateway.url, headers={"Authorization": f"Bearer {ADMIN}"}, timeout=15
+    ) as http:
+        job = (
+            await http.post(
+                "/api/v1/videos", json={"prompt": "a calm lake at dawn", "title": "Channel intro"}
+            )
+        ).json()
+    page = await chromium.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    await page.goto(f"{gateway.url}/dashboard#token={ADMIN}")
+    await page.locator(
+        f'#generations > li[data-job-id="{job["job_id"]}"] .source-state', has_text="ready"
+    ).wait_for(timeout=60_000)
+    await page.locator(f'#videos > li[data-job-id="{job["job_id"]}"]').wait_for(timeout=15_000)
+
+    await page.select_option("#settings-name", "video")
+    await page.wait_for_function("document.getElementById('settings-text').value.includes('system_prompt')")
+    text = await page.input_value("#settings-text")
+    settings = json.loads(text)
+    settings["max_per_hour"] = 3
+    await page.fill("#settings-text", json.dumps(settings))
+    await page.click("#settings-form button[type=submit]")
+    await page.locator("#notice", has_text="Saved video").wait_for(timeout=5000)
+    settings["max_per_hour"] = -1
+    await page.fill("#settings-text", json.dumps(settings))
+    await page.click("#settings-form button[type=submit]")
+    await page.locator("#notice", has_text="Not saved").wait_for(timeout=5000)
+    await page.locator("#videos-budget", has_text="/3 this hour").wait_for(timeout=10_000)
+    assert errors == []

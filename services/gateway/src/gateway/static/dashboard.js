@@ -47,7 +47,27 @@ function formatAmount(money) {
   }
 }
 
+const generations = new Map();
+
+function showJob(status) {
+  if (status.reaction !== "video" && status.reaction !== "painter" && status.reaction !== "voice") return;
+  generations.set(status.job_id, status);
+  const latest = [...generations.values()].slice(-8).reverse();
+  document.getElementById("generations").replaceChildren(...latest.map((job) => {
+    const row = sourceTemplate.content.firstElementChild.cloneNode(true);
+    row.dataset.jobId = job.job_id;
+    row.querySelector(".source-name").textContent = `${job.reaction} ${job.donation_id}`;
+    const state = row.querySelector(".source-state");
+    state.dataset.state = ["failed"].includes(job.state) ? "needs_reauthorisation" : job.state === "ready" ? "connected" : job.state;
+    state.textContent = job.progress != null && !["ready", "failed", "fallback"].includes(job.state)
+      ? `${job.state} ${Math.round(job.progress * 100)}%` : job.state;
+    row.querySelector(".source-detail").textContent = job.reason || job.detail || "";
+    return row;
+  }));
+}
+
 function show(envelope) {
+  if (envelope.type === "job.status") { showJob(envelope.payload); return; }
   if (shown.has(envelope.id)) return;
   const p = envelope.payload;
   let donor, kind, amount;
@@ -113,7 +133,7 @@ async function connect() {
     try {
       const headers = { Accept: "text/event-stream" };
       if (lastEventId) headers["Last-Event-ID"] = lastEventId;
-      const response = await fetch("/api/v1/events?backlog=100&types=donation.received,chat.received", { headers });
+      const response = await fetch("/api/v1/events?backlog=100&types=donation.received,chat.received,job.status", { headers });
       if (response.status === 401) {
         askForToken("Log in with the admin token that ovation up printed.");
         setStatus("error", "not logged in");
@@ -167,7 +187,9 @@ async function api(method, path, body) {
   });
   const data = await response.json().catch(() => ({}));
   if (!response.ok) {
-    const detail = typeof data.detail === "string" ? data.detail : `HTTP ${response.status}`;
+    const detail = typeof data.detail === "string" ? data.detail
+      : Array.isArray(data.detail) ? data.detail.map((e) => `${(e.loc || []).join(".")}: ${e.msg}`).join("; ")
+      : `HTTP ${response.status}`;
     throw new Error(detail);
   }
   return data;
@@ -314,13 +336,63 @@ async function refreshHealth() {
   }));
 }
 
+async function refreshVideos() {
+  const data = await api("GET", "/api/v1/videos");
+  const budget = data.budget;
+  document.getElementById("videos-budget").textContent =
+    `${budget.this_hour}/${budget.max_per_hour} this hour · ${budget.today}/${budget.max_per_day} today`;
+  document.getElementById("videos").replaceChildren(...data.videos.slice(0, 20).map((video) => {
+    const row = queuedTemplate.content.firstElementChild.cloneNode(true);
+    row.dataset.jobId = video.job_id;
+    row.querySelector(".what").textContent = video.state || "video";
+    row.querySelector(".who").textContent = video.donor_name || video.job_id;
+    row.querySelector(".extra").textContent = video.reason ? `${video.detail} (${video.reason})` : video.detail || "";
+    const id = encodeURIComponent(video.job_id);
+    row.querySelector(".buttons").append(
+      button("Replay", () => api("POST", `/api/v1/videos/${id}/replay`)),
+      button("Delete", () => api("DELETE", `/api/v1/videos/${id}`)),
+    );
+    return row;
+  }));
+}
+
+async function loadSettings() {
+  const name = document.getElementById("settings-name").value;
+  document.getElementById("settings-text").value = JSON.stringify(await api("GET", `/api/v1/settings/${name}`), null, 2);
+}
+
+function wirePanels() {
+  document.getElementById("custom-video").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const form = event.currentTarget;
+    try { const job = await api("POST", "/api/v1/videos", { prompt: form.prompt.value }); say(`Generating ${job.job_id}`); form.reset(); }
+    catch (error) { say(error.message); }
+  });
+  document.getElementById("settings-name").addEventListener("change", () => loadSettings().catch((e) => say(e.message)));
+  document.getElementById("settings-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const name = document.getElementById("settings-name").value;
+    let body;
+    try { body = JSON.parse(document.getElementById("settings-text").value); }
+    catch (error) { say(`That is not valid JSON: ${error.message}`); return; }
+    try { await api("PUT", `/api/v1/settings/${name}`, body); say(`Saved ${name}.`); loadSettings(); }
+    catch (error) { say(`Not saved: ${error.message}`); }
+  });
+}
+
 function refreshPanels() {
   refreshStage().catch((error) => say(`Stage unavailable: ${error.message}`));
   refreshApprovals().catch(() => { document.getElementById("approvals").replaceChildren(); });
 }
 
 function startPanels() {
-  for (const id of ["stage-panel", "approvals-panel", "health-panel"]) document.getElementById(id).hidden = false;
+  for (const id of ["stage-panel", "approvals-panel", "health-panel", "videos-panel", "settings-panel"]) {
+    document.getElementById(id).hidden = false;
+  }
+  wirePanels();
+  loadSettings().catch((error) => say(`Settings unavailable: ${error.message}`));
+  refreshVideos().catch(() => { document.getElementById("videos-budget").textContent = "video service not answering"; });
+  setInterval(() => refreshVideos().catch(() => {}), 5000);
   document.getElementById("stage-skip").addEventListener("click", () => api("POST", "/api/v1/stage/skip").catch((e) => say(e.message)).then(refreshPanels));
   document.getElementById("stage-pause").addEventListener("click", () => api("POST", "/api/v1/stage/pause").then(refreshPanels));
   document.getElementById("stage-resume").addEventListener("click", () => api("POST", "/api/v1/stage/resume").then(refreshPanels));
