@@ -148,7 +148,16 @@ def test_every_variable_compose_reads_is_documented(compose_text: str) -> None:
         for service in environment.values()
         for key in (service.get("environment") or {})
         if key.startswith(
-            ("OVATION_", "INGEST_", "GATEWAY_", "DONATIONALERTS_", "GATEKEEPER_", "VIDEO_", "PAINTER_")
+            (
+                "OVATION_",
+                "INGEST_",
+                "GATEWAY_",
+                "DONATIONALERTS_",
+                "GATEKEEPER_",
+                "VIDEO_",
+                "PAINTER_",
+                "VOICE_",
+            )
         )
     }
     assert passed - set(documented) == set(), "document these in .env.example"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pydantic_settings import BaseSettings
+from voice.config import VoiceServiceSettings
 
 from gatekeeper.config import GatekeeperSettings
 from gateway.config import GatewaySettings
@@ -24,6 +25,7 @@ SETTINGS: list[type[BaseSettings]] = [
     ArtifactSettings,
     VideoServiceSettings,
     PainterConfig,
+    VoiceServiceSettings,
 ]
 LAUNCHER = {
     "OVATION_DATA_DIR",

@@ -35,6 +35,10 @@ def fuzzed_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceP
     services = [
         ServiceProcess("ingest", workdir, env, "INGEST_HTTP_PORT").start(),
         ServiceProcess("gatekeeper", workdir, env, "GATEKEEPER_HTTP_PORT").start(),
+        ServiceProcess(
+            "video", workdir, {**env, "VIDEO_WORK_DIR": str(workdir / "video")}, "VIDEO_HTTP_PORT"
+        ).start(),
+        ServiceProcess("voice", workdir, env, "VOICE_HTTP_PORT").start(),
         ServiceProcess("gateway", workdir, env, "OVATION_PORT").start(),
     ]
     yield services[-1]

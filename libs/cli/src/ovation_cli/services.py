@@ -21,5 +21,6 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("gatekeeper", "gatekeeper", "GATEKEEPER_HTTP_PORT", 2),
     ServiceSpec("video", "video", "VIDEO_HTTP_PORT", 3),
     ServiceSpec("painter", "painter", "PAINTER_HTTP_PORT", 4),
+    ServiceSpec("voice", "voice", "VOICE_HTTP_PORT", 5),
     ServiceSpec("gateway", "gateway", "OVATION_PORT", 0),
 )

@@ -146,6 +146,7 @@ class ScreenedDonation(Payload):
     verdict: Verdict
     reactions: tuple[ReactionKind, ...]
     approval: Approval = Approval.NOT_REQUIRED
+    persona: str | None = Field(default=None, max_length=64, description="The persona a chat event addressed")
 
 
 class ApprovalsQuery(Payload):

@@ -98,7 +98,9 @@ def jobs_for(screened: ScreenedDonation) -> tuple[tuple[str, Envelope[Any]], ...
         if reaction not in JOB_TYPES:
             continue
         model, subject = JOB_TYPES[reaction]
+        addressed = {"persona": screened.persona} if model is VoiceJob else {}
         job = model(
+            **addressed,
             job_id=job_id(screened.donation_id, reaction),
             donation_id=screened.donation_id,
             kind=screened.kind,
@@ -184,6 +186,7 @@ class Screener:
             verdict=verdict,
             reactions=reactions,
             approval=Approval.PENDING if approval_needed(settings, verdict) else Approval.NOT_REQUIRED,
+            persona=event.persona if isinstance(event, ChatEvent) else None,
         )
         return Screening(screened, jobs_for(screened))
 

@@ -26,6 +26,7 @@ from ovation_contracts import (
     SubmitChat,
     SubmitDonation,
     TestConnection,
+    VoiceClipsQuery,
     bus,
 )
 
@@ -271,6 +272,21 @@ async def audio_interrupt(http_request: Request, _: Admin, body: InterruptBody) 
     return _accepted(
         await ask_ingest(http_request, command, failure_status=status.HTTP_503_SERVICE_UNAVAILABLE)
     )
+
+
+@router.get(
+    "/audio", summary="The voice clips made so far, newest first (AI Live Stream Backend's GET /api/v1/audio)"
+)
+async def audio_clips(http_request: Request, _: Admin) -> Any:
+    try:
+        reply = await request(
+            http_request.app.state.runtime.broker, bus.Service.VOICE, VoiceClipsQuery(), timeout=8.0
+        )
+    except ServiceUnavailable as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(exc)) from exc
+    if not reply.ok:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=reply.message)
+    return reply.data
 
 
 def _accepted(reply: ControlReply) -> Accepted:

@@ -1,0 +1,1 @@
+"""Ovation voice: personas, the scripted show and its interrupts, text-to-speech (Boson Higgs Audio, espeak-ng)."""
