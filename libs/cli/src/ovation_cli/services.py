@@ -14,13 +14,15 @@ class ServiceSpec:
     """The environment variable that sets its HTTP port (health, metrics, and for the gateway everything else)."""
     port_offset: int
     """Its port in the local run: the gateway's port (``OVATION_PORT``) plus this."""
+    first: bool = False
+    """Started (and awaited) before the others: what a new user sees first, donations on the dashboard and alerts."""
 
 
 SERVICES: tuple[ServiceSpec, ...] = (
-    ServiceSpec("ingest", "ingest", "INGEST_HTTP_PORT", 1),
-    ServiceSpec("gatekeeper", "gatekeeper", "GATEKEEPER_HTTP_PORT", 2),
+    ServiceSpec("ingest", "ingest", "INGEST_HTTP_PORT", 1, first=True),
+    ServiceSpec("gatekeeper", "gatekeeper", "GATEKEEPER_HTTP_PORT", 2, first=True),
     ServiceSpec("video", "video", "VIDEO_HTTP_PORT", 3),
     ServiceSpec("painter", "painter", "PAINTER_HTTP_PORT", 4),
     ServiceSpec("voice", "voice", "VOICE_HTTP_PORT", 5),
-    ServiceSpec("gateway", "gateway", "OVATION_PORT", 0),
+    ServiceSpec("gateway", "gateway", "OVATION_PORT", 0, first=True),
 )

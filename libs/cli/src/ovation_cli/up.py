@@ -40,6 +40,8 @@ class Child:
     env: dict[str, str]
     ready_url: str
     colour: str
+    first: bool = True
+    """Started in the first wave (NATS, then what a new user sees first); the others follow once those are ready."""
     process: asyncio.subprocess.Process | None = None
     restarts: int = 0
     stopping: bool = False
@@ -120,6 +122,7 @@ class Launcher:
                     env={**shared, spec.port_variable: str(port)},
                     ready_url=f"http://127.0.0.1:{port}/health/ready",
                     colour=COLOURS[index % len(COLOURS)],
+                    first=spec.first,
                 )
             )
         links = {
@@ -212,24 +215,21 @@ class Launcher:
         supervisors: list[asyncio.Task[None]] = []
         try:
             children, links = self.plan()
-            for child in children:
-                if self.stopping.is_set():
+            nats, services = children[0], children[1:]
+            # Waves: NATS; then what a new user sees first (donations, alerts); then the heavier generators, so on a
+            # small machine the dashboard shows donations before every service has imported its libraries.
+            waves = [[nats], [c for c in services if c.first], [c for c in services if not c.first]]
+            ready = True
+            for wave in (w for w in waves if w):
+                for child in wave:
+                    await self.start(child)
+                    self.children.append(child)
+                    supervisors.append(asyncio.create_task(self.supervise(child)))
+                ready = await self.until_ready(wave)
+                if not ready:
                     break
-                await self.start(child)
-                self.children.append(child)
-                if child.name == "nats":
-                    await self.wait_ready(child)
-                supervisors.append(asyncio.create_task(self.supervise(child)))
-            waiting: asyncio.Future[Any] = asyncio.gather(
-                *(self.wait_ready(child) for child in self.children[1:])
-            )
-            stop_wait: asyncio.Future[Any] = asyncio.ensure_future(self.stopping.wait())
-            done, _ = await asyncio.wait({waiting, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
-            if waiting in done:
-                waiting.result()
+            if ready:
                 self.banner(links, time.monotonic() - started)
-            else:
-                waiting.cancel()
             await self.stopping.wait()
             return 0
         except LaunchError as error:
@@ -246,6 +246,18 @@ class Launcher:
             with contextlib.suppress(FileNotFoundError):
                 (self.directory / "run.json").unlink()
             self.say("ovation", "stopped")
+
+    async def until_ready(self, wave: list[Child]) -> bool:
+        """Wait until every child of ``wave`` is ready; False when a stop came first."""
+        waiting: asyncio.Future[Any] = asyncio.gather(*(self.wait_ready(child) for child in wave))
+        stop_wait: asyncio.Future[Any] = asyncio.ensure_future(self.stopping.wait())
+        done, _ = await asyncio.wait({waiting, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
+        if waiting in done:
+            stop_wait.cancel()
+            waiting.result()
+            return True
+        waiting.cancel()
+        return False
 
     def banner(self, links: dict[str, str], elapsed: float) -> None:
         lines = [
