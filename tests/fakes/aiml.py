@@ -27,7 +27,6 @@ import asyncio
 import contextlib
 import functools
 import json
-import socket
 import subprocess
 import tempfile
 import time
@@ -40,11 +39,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, Self
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
+
+from .server import LoopbackServer
 
 UNIVERSAL_PATH = "/v2/video/generations"
 LEGACY_PATH = "/v2/generate/video/google/generation"
@@ -164,21 +164,6 @@ class FakeGeneration:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-class _InProcessServer(uvicorn.Server):
-    """uvicorn inside the test's event loop: no signal handlers, and it stops as soon as asked."""
-
-    def __init__(self, config: uvicorn.Config) -> None:
-        super().__init__(config)
-        self.exit_requested = asyncio.Event()
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Any:
-        yield
-
-    async def main_loop(self) -> None:
-        await self.exit_requested.wait()
-
-
 class FakeAiml:
     """The fake server and its controls. Start it with ``async with`` (or :meth:`start` / :meth:`stop`)."""
 
@@ -217,8 +202,7 @@ class FakeAiml:
         self.authorization_headers: list[str] = []
         self.rejected_bodies: list[Any] = []
         self._faults: list[_Fault] = []
-        self._server: _InProcessServer | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._server: LoopbackServer | None = None
         self.app = self._build_app()
 
     # lifecycle
@@ -237,26 +221,13 @@ class FakeAiml:
     async def start(self) -> None:
         if self.video is None:
             self.video = await asyncio.to_thread(sample_mp4)
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self._port))
-        self._port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            self.app, lifespan="off", log_level="warning", access_log=False, timeout_graceful_shutdown=1
-        )
-        self._server = _InProcessServer(config)
-        self._task = asyncio.create_task(self._server.serve(sockets=[sock]), name="fake-aiml-server")
-        while not self._server.started:
-            if self._task.done():
-                self._task.result()
-            await asyncio.sleep(0.005)
+        self._server = await LoopbackServer.start(self.app, host=self.host, port=self._port, name="fake-aiml")
+        self._port = self._server.port
 
     async def stop(self) -> None:
-        if self._server is None or self._task is None:
+        if self._server is None:
             return
-        self._server.should_exit = True
-        self._server.exit_requested.set()
-        await self._task
+        await self._server.stop()
         self._server = None
 
     async def __aenter__(self) -> Self:

@@ -37,7 +37,6 @@ import itertools
 import json
 import math
 import shutil
-import socket
 import struct
 import subprocess
 import tempfile
@@ -50,11 +49,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, Self
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from .server import LoopbackServer
 
 TTS_MODELS = ("higgs-audio-generation-Hackathon",)
 LLM_MODELS = (
@@ -137,21 +137,6 @@ def _error(status: int, message: str, kind: str, code: str | None = None) -> JSO
     )
 
 
-class _InProcessServer(uvicorn.Server):
-    """uvicorn inside the test's event loop: no signal handlers, and it stops as soon as asked."""
-
-    def __init__(self, config: uvicorn.Config) -> None:
-        super().__init__(config)
-        self.exit_requested = asyncio.Event()
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Any:
-        yield
-
-    async def main_loop(self) -> None:
-        await self.exit_requested.wait()
-
-
 class FakeBoson:
     """The fake server and its controls. Start it with ``async with`` (or :meth:`start` / :meth:`stop`)."""
 
@@ -189,8 +174,7 @@ class FakeBoson:
         self.requests: list[BosonRequest] = []
         self._faults: deque[int] = deque()
         self._ids = itertools.count(1)
-        self._server: _InProcessServer | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._server: LoopbackServer | None = None
         self._stopping: asyncio.Event | None = None
         self.app = Starlette(
             routes=[
@@ -214,30 +198,18 @@ class FakeBoson:
         return f"http://{self.host}:{self.port}/v1"
 
     async def start(self) -> None:
-        # IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on sockets that say so (else 40 ms per reply)
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self._port))
-        self._port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            self.app, lifespan="off", log_level="warning", access_log=False, timeout_graceful_shutdown=1
-        )
-        self._server = _InProcessServer(config)
         self._stopping = asyncio.Event()
-        self._task = asyncio.create_task(self._server.serve(sockets=[sock]), name="fake-boson-server")
-        while not self._server.started:
-            if self._task.done():
-                self._task.result()
-            await asyncio.sleep(0.005)
+        self._server = await LoopbackServer.start(
+            self.app, host=self.host, port=self._port, name="fake-boson"
+        )
+        self._port = self._server.port
 
     async def stop(self) -> None:
-        if self._server is None or self._task is None:
+        if self._server is None:
             return
         assert self._stopping is not None
         self._stopping.set()  # slow answers end now instead of holding the shutdown
-        self._server.should_exit = True
-        self._server.exit_requested.set()
-        await self._task
+        await self._server.stop()
         self._server = None
 
     async def __aenter__(self) -> Self:

@@ -26,7 +26,6 @@ import json
 import logging
 import math
 import secrets
-import socket
 import time
 import uuid
 from collections import Counter, deque
@@ -38,12 +37,13 @@ from types import TracebackType
 from typing import Any, Literal, Self
 from urllib.parse import parse_qsl, urlencode
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from .server import LoopbackServer
 
 log = logging.getLogger(__name__)
 
@@ -145,21 +145,6 @@ class _Connection:
                 await self.ws.close(code=code, reason=reason)
 
 
-class _InProcessServer(uvicorn.Server):
-    """uvicorn inside the test's event loop: no signal handlers, and it stops as soon as asked."""
-
-    def __init__(self, config: uvicorn.Config) -> None:
-        super().__init__(config)
-        self.exit_requested = asyncio.Event()
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Any:
-        yield
-
-    async def main_loop(self) -> None:
-        await self.exit_requested.wait()
-
-
 class FakeDonationAlerts:
     """The fake server and its controls. Start it with ``async with`` (or :meth:`start` / :meth:`stop`)."""
 
@@ -229,8 +214,8 @@ class FakeDonationAlerts:
         self._seq: Counter[str] = Counter()
         self._connections: set[_Connection] = set()
         self._outbox: asyncio.Queue[tuple[str | bytes, bool]] | None = None
-        self._server: _InProcessServer | None = None
-        self._tasks: list[asyncio.Task[None]] = []
+        self._server: LoopbackServer | None = None
+        self._pusher_task: asyncio.Task[None] | None = None
         self.app = self._build_app()
 
     # lifecycle
@@ -255,42 +240,27 @@ class FakeDonationAlerts:
         return f"$alerts:donation_{self.user_id}"
 
     async def start(self) -> None:
-        # IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on sockets that say so (else 40 ms per reply)
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self._port))
-        self._port = sock.getsockname()[1]
-        config = uvicorn.Config(
+        self._outbox = asyncio.Queue()
+        self._server = await LoopbackServer.start(
             self.app,
-            lifespan="off",
-            log_level="warning",
-            access_log=False,
-            timeout_graceful_shutdown=1,
+            host=self.host,
+            port=self._port,
+            name="fake-donationalerts",
             ws_max_size=64 << 20,
             ws_ping_interval=None,
         )
-        self._server = _InProcessServer(config)
-        self._outbox = asyncio.Queue()
-        self._tasks = [
-            asyncio.create_task(self._server.serve(sockets=[sock]), name="fake-donationalerts-server"),
-            asyncio.create_task(self._pusher(), name="fake-donationalerts-pusher"),
-        ]
-        while not self._server.started:
-            if self._tasks[0].done():
-                self._tasks[0].result()
-            await asyncio.sleep(0.005)
+        self._port = self._server.port
+        self._pusher_task = asyncio.create_task(self._pusher(), name="fake-donationalerts-pusher")
 
     async def stop(self) -> None:
         if self._server is None:
             return
         await self.drop_connections(code=1001, reason="")
-        self._server.should_exit = True
-        self._server.exit_requested.set()
-        pusher = self._tasks[1]
-        pusher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await pusher
-        await self._tasks[0]
+        if self._pusher_task is not None:
+            self._pusher_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pusher_task
+        await self._server.stop()
         self._server = None
 
     async def __aenter__(self) -> Self:

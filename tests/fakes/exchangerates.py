@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from .server import LoopbackServer
 
 USD_RATES = {"USD": 1, "EUR": 0.9, "RUB": 80, "KZT": 500, "GBP": 0.8}
 
@@ -24,8 +23,7 @@ class FakeExchangeRates:
         """Answer this HTTP status (500 or 429 to simulate an outage)."""
         self.requests = 0
         self.port = 0
-        self._server: uvicorn.Server | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._server: LoopbackServer | None = None
 
     @property
     def url(self) -> str:
@@ -44,20 +42,13 @@ class FakeExchangeRates:
 
     async def __aenter__(self) -> FakeExchangeRates:
         app = Starlette(routes=[Route("/v6/latest/{base}", self.latest)])
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        self._server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-        self._task = asyncio.create_task(self._server.serve(sockets=[sock]))
-        while not self._server.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
-            await asyncio.sleep(0.01)
+        self._server = await LoopbackServer.start(app, name="fake-exchangerates")
+        self.port = self._server.port
         return self
 
     async def __aexit__(self, *_: object) -> None:
-        assert self._server is not None and self._task is not None
-        self._server.should_exit = True
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        assert self._server is not None
+        await self._server.stop()
 
 
 @contextlib.asynccontextmanager

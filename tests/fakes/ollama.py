@@ -32,7 +32,6 @@ import contextlib
 import itertools
 import json
 import logging
-import socket
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
@@ -40,11 +39,12 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Self
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+
+from .server import LoopbackServer
 
 log = logging.getLogger(__name__)
 
@@ -208,21 +208,6 @@ class ChatRequest:
 Responder = Callable[[ChatRequest], Reply]
 
 
-class _InProcessServer(uvicorn.Server):
-    """uvicorn inside the test's event loop: no signal handlers, and it stops as soon as asked."""
-
-    def __init__(self, config: uvicorn.Config) -> None:
-        super().__init__(config)
-        self.exit_requested = asyncio.Event()
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Any:
-        yield
-
-    async def main_loop(self) -> None:
-        await self.exit_requested.wait()
-
-
 class FakeOllama:
     """The fake server and its controls. Start it with ``async with`` (or :meth:`start` / :meth:`stop`)."""
 
@@ -245,8 +230,7 @@ class FakeOllama:
         """Every request to ``/v1/chat/completions``, in order."""
         self._script: deque[Reply] = deque()
         self._ids = itertools.count(1)
-        self._server: _InProcessServer | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._server: LoopbackServer | None = None
         self._stopping: asyncio.Event | None = None
         self.app = Starlette(
             routes=[
@@ -275,29 +259,18 @@ class FakeOllama:
         return f"{self.base_url}/v1"
 
     async def start(self) -> None:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self._port))
-        self._port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            self.app, lifespan="off", log_level="warning", access_log=False, timeout_graceful_shutdown=1
-        )
-        self._server = _InProcessServer(config)
         self._stopping = asyncio.Event()
-        self._task = asyncio.create_task(self._server.serve(sockets=[sock]), name="fake-ollama-server")
-        while not self._server.started:
-            if self._task.done():
-                self._task.result()
-            await asyncio.sleep(0.005)
+        self._server = await LoopbackServer.start(
+            self.app, host=self.host, port=self._port, name="fake-ollama"
+        )
+        self._port = self._server.port
 
     async def stop(self) -> None:
-        if self._server is None or self._task is None:
+        if self._server is None:
             return
         assert self._stopping is not None
         self._stopping.set()  # slow answers end now instead of holding the shutdown
-        self._server.should_exit = True
-        self._server.exit_requested.set()
-        await self._task
+        await self._server.stop()
         self._server = None
 
     async def __aenter__(self) -> Self:
