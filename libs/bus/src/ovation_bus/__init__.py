@@ -8,6 +8,7 @@ from .health import Health, ops_router
 from .logs import configure_logging, correlated
 from .publish import PublishFailed, publish
 from .runtime import ServiceRuntime, serve
+from .tasks import cancel_and_wait
 
 __all__ = [
     "BusSettings",
@@ -17,6 +18,7 @@ __all__ = [
     "Reject",
     "ServiceRuntime",
     "ServiceUnavailable",
+    "cancel_and_wait",
     "command_subject",
     "configure_logging",
     "correlated",

@@ -27,6 +27,7 @@ from ovation_contracts import Envelope, Payload, UnknownMessageType, bus, decode
 
 from . import metrics
 from .logs import correlated
+from .tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -201,9 +202,7 @@ async def _heartbeat(message: NatsMessage, ack_wait: float) -> AsyncIterator[Non
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel_and_wait(task)
 
 
 def _one_line(exc: BaseException) -> str:

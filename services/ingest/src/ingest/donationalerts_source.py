@@ -24,6 +24,7 @@ from typing import Protocol
 
 import httpx
 
+from ovation_bus import cancel_and_wait
 from ovation_contracts import ChatEvent, Donation, DonationAlertsTokens, Envelope, SourceState
 
 from .config import DonationAlertsSettings
@@ -166,11 +167,11 @@ class DonationAlertsSource:
             )
             streaming = asyncio.create_task(self._stream(api))
             watching = asyncio.create_task(self._wait_for_new_tokens(credentials.revision))
-            done, _ = await asyncio.wait({streaming, watching}, return_when=asyncio.FIRST_COMPLETED)
-            for task in (streaming, watching):
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+            try:
+                done, _ = await asyncio.wait({streaming, watching}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in (streaming, watching):
+                    await cancel_and_wait(task)
             if streaming in done and isinstance(streaming.exception(), Unauthorized):
                 self.tracker.error("unauthorized")
                 self.tracker.set(SourceState.NEEDS_REAUTHORISATION, f"{streaming.exception()}; {REAUTHORISE}")
@@ -220,9 +221,7 @@ class DonationAlertsSource:
                         )
         finally:
             self._connected.clear()
-            poller.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await poller
+            await cancel_and_wait(poller)
 
     async def _poll_while_disconnected(self, api: DonationAlertsApi) -> None:
         while True:

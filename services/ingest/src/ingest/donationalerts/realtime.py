@@ -189,7 +189,8 @@ class _Centrifuge:
         self._pending[command_id] = future
         try:
             await self._ws.send(_dumps(command))
-            reply = await asyncio.wait_for(future, self._reply_timeout)
+            async with asyncio.timeout(self._reply_timeout):
+                reply = await future
         except ConnectionClosed as exc:
             raise self._closed or _closure_error(exc) from exc
         except TimeoutError as exc:
