@@ -24,7 +24,10 @@ def _parse_duration(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a duration like 30s, 5m, 2h") from None
 
 
-def build_parser() -> argparse.ArgumentParser:
+BUILT_IN = frozenset({"up", "status", "tail"})
+
+
+def build_parser(*, plugins: bool = True) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ovation", description=__doc__.splitlines()[0] if __doc__ else None)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -46,9 +49,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tail.set_defaults(handler=_run_tail)
 
-    for plugin in entry_points(group="ovation.commands"):
-        register: Callable[[Any], None] = plugin.load()
-        register(commands)
+    if plugins:
+        for plugin in entry_points(group="ovation.commands"):
+            register: Callable[[Any], None] = plugin.load()
+            register(commands)
     return parser
 
 
@@ -71,5 +75,9 @@ def _run_tail(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    args = build_parser().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    # A built-in command does not import the services' plugins (the painter's pulls in pygame): `ovation up` starts
+    # as fast as it can, since a new user is waiting for the first donation.
+    plugins = not arguments or arguments[0] not in BUILT_IN
+    args = build_parser(plugins=plugins).parse_args(arguments)
     sys.exit(args.handler(args))
