@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
@@ -65,11 +66,17 @@ async def test_dashboard_buttons_reorder_and_remove_what_the_widget_plays(
     await queue.nth(2).wait_for(timeout=10_000)
     assert await queue.nth(2).locator(".who").text_content() == HOSTILE, "donor text is shown as text"
 
+    async def order_becomes(expected: list[str]) -> None:
+        # Each click re-renders the list: wait for the change before the next click, as a person would see it.
+        deadline = time.monotonic() + 5
+        while (order := await queue.evaluate_all("rows => rows.map(row => row.dataset.cueId)")) != expected:
+            assert time.monotonic() < deadline, order
+            await asyncio.sleep(0.05)
+
     await dashboard.locator('#stage-queue > li[data-cue-id="api:2:alert"] button', has_text="Remove").click()
+    await order_becomes(["api:1:alert", "api:3:alert"])
     await dashboard.locator('#stage-queue > li[data-cue-id="api:3:alert"] button', has_text="↑").click()
-    await dashboard.wait_for_function("document.querySelectorAll('#stage-queue > li').length === 2")
-    order = await queue.evaluate_all("rows => rows.map(row => row.dataset.cueId)")
-    assert order == ["api:3:alert", "api:1:alert"]
+    await order_becomes(["api:3:alert", "api:1:alert"])
 
     widget = await chromium.new_page()
     await widget.goto(f"{gateway.url}/widget?token={WIDGET_TOKEN}")
