@@ -102,6 +102,14 @@ def test_decode_names_an_unknown_type() -> None:
         decode(b"not json")
 
 
+def test_decode_refuses_json_nested_too_deep_like_any_other_bad_message() -> None:
+    nested = b"[" * 100_000 + b"]" * 100_000
+    with pytest.raises(UnknownMessageType):
+        decode(nested)
+    with pytest.raises(ValidationError):
+        decode(nested, Donation)
+
+
 def test_naive_timestamps_are_refused() -> None:
     with pytest.raises(ValidationError):
         donation(created_at=datetime(2026, 1, 1, 12, 0))
@@ -163,6 +171,12 @@ def test_control_subjects_are_not_stored() -> None:
         bus.stream_for(bus.control("painter", "skip"))
 
 
+def test_log_lines_are_not_stored() -> None:
+    assert bus.logs("painter") == "logs.painter"
+    with pytest.raises(LookupError):
+        bus.stream_for(bus.logs("painter"))
+
+
 def test_streams_do_not_overlap() -> None:
     subjects = [s for spec in bus.STREAMS for s in spec.subjects]
     assert len(subjects) == len(set(subjects))
@@ -191,3 +205,30 @@ def test_the_video_job_schema_names_its_type() -> None:
     assert "payload" in schema["required"]
     assert (SCHEMA_DIR / "messages" / "job.video.json").is_file()
     assert Path(SCHEMA_DIR).name == "schemas"
+
+
+def test_the_asyncapi_document_names_every_message_and_every_stream() -> None:
+    from ovation_contracts import asyncapi
+
+    document = asyncapi.document()
+    carried = {
+        name
+        for channel in asyncapi.CHANNELS
+        if not channel.address.startswith("dlq.")
+        for name in channel.messages
+    }
+    assert carried == set(PAYLOAD_TYPES), "every payload travels on a named channel"
+    kept = {channel.kept.removeprefix("stream ") for channel in asyncapi.CHANNELS}
+    assert {stream.name for stream in bus.STREAMS} <= kept
+    for name, message in document["components"]["messages"].items():
+        assert (SCHEMA_DIR / message["payload"]["$ref"]).is_file(), name
+    addresses = {channel["address"] for channel in document["channels"].values()}
+    assert {bus.JOBS_VIDEO, bus.DONATION_SCREENED, bus.LIVE_PAINTER_FRAME, bus.MODERATION_CHECK} <= addresses
+
+
+def test_the_operations_guide_lists_the_channels_as_the_code_does() -> None:
+    from ovation_contracts import asyncapi
+
+    guide = (SCHEMA_DIR.parents[2] / "docs" / "operations.md").read_text()
+    between = guide.split("<!-- channels:start -->\n", 1)[1].split("<!-- channels:end -->", 1)[0]
+    assert between == asyncapi.markdown_table(), "regenerate the table in docs/operations.md"

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
-from typing import TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
-from faststream import AckPolicy
+from faststream import AckPolicy, BaseMiddleware, PublishCommand, StreamMessage
 from faststream.nats import NatsBroker
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
@@ -50,9 +51,10 @@ def make_broker(settings: BusSettings, health: Health) -> NatsBroker:
     async def on_error(error: Exception) -> None:
         log.debug("NATS client error: %r", error)
 
+    producer = f"{health.service}:{health.instance}"
     return NatsBroker(
         settings.servers,
-        name=f"{health.service}:{health.instance}",
+        name=producer,
         allow_reconnect=True,
         max_reconnect_attempts=-1,
         reconnect_time_wait=settings.nats_reconnect_wait,  # type: ignore[arg-type]  # nats-py takes float seconds
@@ -65,13 +67,43 @@ def make_broker(settings: BusSettings, health: Health) -> NatsBroker:
         error_cb=on_error,
         # Never FastStream's default (terminate on error): every JetStream consumer acks explicitly (see consume.py).
         ack_policy=AckPolicy.MANUAL,
+        middlewares=[_producer_header(producer)],
+        decoder=_decode_or_keep_bytes,
         graceful_timeout=20.0,
         logger=logging.getLogger("faststream"),
         log_level=logging.DEBUG,
     )
 
 
-def stream_config(spec: bus.StreamSpec) -> StreamConfig:
+async def _decode_or_keep_bytes(
+    message: StreamMessage[Any], default: Callable[[StreamMessage[Any]], Awaitable[Any]]
+) -> Any:
+    """FastStream's decoding of a body (JSON when it parses), but a body it cannot decode stays bytes.
+
+    FastStream decodes every body before the handler runs: JSON nested too deep (``RecursionError``) or a body whose
+    ``content-type`` header promises JSON or text it is not (``ValueError``) would raise there, out of reach of the
+    handler, and the message would be redelivered until ``max_deliver`` and then sit in its stream, never in the DLQ.
+    As bytes it reaches the handler, which rejects it with the reason.
+    """
+    try:
+        return await default(message)
+    except (ValueError, RecursionError):
+        return message.body
+
+
+def _producer_header(producer: str) -> type[BaseMiddleware]:
+    """A middleware that names the publishing replica in every message it sends (``Ovation-Producer``), so the
+    work of replicas sharing one durable consumer can be told apart in the streams and the DLQ."""
+
+    class ProducerHeader(BaseMiddleware):
+        async def publish_scope(self, call_next: Callable[[Any], Awaitable[Any]], cmd: PublishCommand) -> Any:
+            cmd.add_headers({bus.Header.PRODUCER: producer}, override=False)
+            return await call_next(cmd)
+
+    return ProducerHeader
+
+
+def stream_config(spec: bus.StreamSpec, replicas: int = 1) -> StreamConfig:
     return StreamConfig(
         name=spec.name,
         description=spec.description,
@@ -81,13 +113,19 @@ def stream_config(spec: bus.StreamSpec) -> StreamConfig:
         max_age=spec.max_age_seconds,
         duplicate_window=spec.duplicate_window_seconds,
         max_msg_size=spec.max_msg_size,
+        num_replicas=replicas,
     )
 
 
-async def ensure_streams(js: JetStreamContext, specs: tuple[bus.StreamSpec, ...] = bus.STREAMS) -> None:
-    """Create the shared streams, or bring an existing one to the configuration in the contracts."""
+async def ensure_streams(
+    js: JetStreamContext, specs: tuple[bus.StreamSpec, ...] = bus.STREAMS, *, replicas: int = 1
+) -> None:
+    """Create the shared streams, or bring an existing one to the configuration in the contracts.
+
+    ``replicas`` is how many servers of a NATS cluster keep a copy of each stream (``OVATION_STREAM_REPLICAS``).
+    """
     for spec in specs:
-        config = stream_config(spec)
+        config = stream_config(spec, replicas)
         try:
             await js.add_stream(config)
         except BadRequestError as exc:
@@ -97,13 +135,28 @@ async def ensure_streams(js: JetStreamContext, specs: tuple[bus.StreamSpec, ...]
             await js.update_stream(config)
 
 
-async def ensure_buckets(js: JetStreamContext, specs: tuple[bus.KvSpec, ...] = bus.KV_BUCKETS) -> None:
+async def ensure_buckets(
+    js: JetStreamContext, specs: tuple[bus.KvSpec, ...] = bus.KV_BUCKETS, *, replicas: int = 1
+) -> None:
+    """Create the KV buckets, each kept on ``replicas`` servers. An existing bucket is brought to that replica count;
+    its other settings stay as they were made."""
     for spec in specs:
-        await js.create_key_value(
-            KeyValueConfig(
-                bucket=spec.name, history=spec.history, description=spec.description, ttl=spec.ttl_seconds
-            )
+        config = KeyValueConfig(
+            bucket=spec.name,
+            history=spec.history,
+            description=spec.description,
+            ttl=spec.ttl_seconds,
+            replicas=replicas,
         )
+        try:
+            await js.create_key_value(config)
+        except BadRequestError as exc:
+            if "already in use" not in (exc.description or ""):
+                raise
+            # A bucket is a stream; only its replica count is ours to change (OVATION_STREAM_REPLICAS changed).
+            existing = (await js.stream_info(f"KV_{spec.name}")).config
+            log.info("updating KV bucket %s to %d replicas", spec.name, replicas)
+            await js.update_stream(existing.evolve(num_replicas=replicas))
 
 
 def jetstream(broker: NatsBroker) -> JetStreamContext:

@@ -16,6 +16,12 @@ class BusSettings(BaseSettings):
     nats_reconnect_wait: float = Field(
         default=1.0, gt=0, le=60, description="Seconds between reconnect attempts"
     )
+    stream_replicas: int = Field(
+        default=1,
+        ge=1,
+        le=5,
+        description="Servers that keep a copy of every stream and KV bucket: 1 for one server, 3 in a 3-node cluster",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "text"] = "json"
     instance: str = Field(default="", description="Replica name; the host name and pid when empty")

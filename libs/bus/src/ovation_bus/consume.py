@@ -31,6 +31,9 @@ from .tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
+DLQ_HEADER_ROOM = 4096
+"""Bytes a dead letter keeps free for headers it does not control (FastStream's, the producer's)."""
+
 P = TypeVar("P", bound=Payload)
 Handler = Callable[[Envelope[P]], Awaitable[None]]
 
@@ -90,8 +93,7 @@ class _Delivery(Generic[P]):
         self.handler = handler
 
     async def on_message(self, message: NatsMessage) -> None:
-        headers = message.raw_message.headers or {}
-        with correlated(headers.get(bus.Header.CORRELATION_ID)):
+        with correlated(_correlation_id(message)):
             await self._deliver(message)
 
     async def _deliver(self, message: NatsMessage) -> None:
@@ -152,7 +154,7 @@ class _Delivery(Generic[P]):
             reason=reason,
             msg_id=f"dlq:{meta.stream}:{meta.sequence.stream}",
             subject=raw.subject,
-            correlation_id=(raw.headers or {}).get(bus.Header.CORRELATION_ID),
+            correlation_id=_correlation_id(message),
             headers={
                 bus.Header.DLQ_STREAM: meta.stream,
                 bus.Header.DLQ_SEQUENCE: str(meta.sequence.stream),
@@ -174,7 +176,12 @@ async def dead_letter(
     correlation_id: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> None:
-    """Store ``data`` in ``dlq.<service>`` with the reason and where it came from; raises if NATS does not take it."""
+    """Store ``data`` in ``dlq.<service>`` with the reason and where it came from; raises if NATS does not take it.
+
+    A message near the size limit no longer fits once the reason is added (and nats-server closes the connection
+    of a client that sends more than its ``max_payload``), so only its start is kept then, with its original size
+    in ``Ovation-Dlq-Truncated``.
+    """
     all_headers: dict[str, str] = {
         bus.Header.MSG_ID: msg_id,
         bus.Header.DLQ_REASON: reason[:1000],
@@ -184,6 +191,11 @@ async def dead_letter(
     }
     if correlation_id:
         all_headers[bus.Header.CORRELATION_ID] = correlation_id
+    limit = min(bus.DLQ.max_msg_size, int(broker.connection.max_payload))
+    room = limit - DLQ_HEADER_ROOM - sum(len(f"{k}: {v}\r\n".encode()) for k, v in all_headers.items())
+    if len(data) > room:
+        all_headers[bus.Header.DLQ_TRUNCATED] = str(len(data))
+        data = data[: max(room - 64, 0)]  # 64: the truncation header itself
     await broker.publish(data, bus.dlq(service), headers=all_headers, stream=bus.DLQ.name, timeout=5.0)
     metrics.DEAD_LETTERS.labels(subject).inc()
     log.error("sent to %s: %s", bus.dlq(service), reason, extra={"subject": subject})
@@ -203,6 +215,12 @@ async def _heartbeat(message: NatsMessage, ack_wait: float) -> AsyncIterator[Non
         yield
     finally:
         await cancel_and_wait(task)
+
+
+def _correlation_id(message: NatsMessage) -> str | None:
+    """The message's correlation id header, cut to the longest a real one is (a poison's may fill 64 KiB)."""
+    value = (message.raw_message.headers or {}).get(bus.Header.CORRELATION_ID)
+    return value[:256] if value else None
 
 
 def _one_line(exc: BaseException) -> str:

@@ -22,6 +22,11 @@ C = TypeVar("C", bound=Payload)
 R = TypeVar("R", bound=Payload)
 
 
+def _brief(exc: Exception) -> str:
+    """An error on one line, short enough for a ``ControlReply`` (a bad request can list dozens of errors)."""
+    return " ".join(str(exc).split())[:800]
+
+
 class ServiceUnavailable(RuntimeError):
     """The service did not answer: it is not running, or NATS is away."""
 
@@ -100,10 +105,10 @@ def respond(
             request_id = envelope.id
             reply = await handler(envelope.payload)
         except (ValidationError, UnknownMessageType) as exc:
-            reply = ControlReply(ok=False, message=f"not a valid {command.TYPE} command: {exc}")
+            reply = ControlReply(ok=False, message=f"not a valid {command.TYPE} command: {_brief(exc)}")
         except Exception as exc:
             log.exception("%s failed", command.TYPE)
-            reply = ControlReply(ok=False, message=f"{service} could not do {command.TYPE}: {exc}")
+            reply = ControlReply(ok=False, message=f"{service} could not do {command.TYPE}: {_brief(exc)}")
         return wrap(reply, id=f"reply:{request_id}", correlation_id=request_id).to_json()
 
     broker.subscriber(subject or command_subject(service, command), queue=f"{service}-control")(answer)

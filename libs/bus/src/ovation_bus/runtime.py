@@ -24,7 +24,8 @@ from ovation_contracts import bus, wrap
 from .broker import ensure_buckets, ensure_streams, jetstream, make_broker
 from .config import BusSettings
 from .health import Health, ops_router
-from .logs import configure_logging
+from .logs import LogPublisher, configure_logging
+from .metrics import HttpMetrics, count_tasks
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,10 @@ class ServiceRuntime:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.ready = asyncio.Event()
         self._answer_health_queries()
+        # Warnings and errors go to ``logs.<service>`` too, for the dashboard (configure_logging reset the handlers).
+        self.log_publisher = LogPublisher(service, self.health.instance)
+        logging.getLogger().addHandler(self.log_publisher)
+        self.background("log-publisher")(self._publish_logs)
 
     def on_ready(self, work: Work) -> Work:
         """Run ``work`` once, after NATS is connected and the streams exist, before the service reports ready."""
@@ -81,6 +86,7 @@ class ServiceRuntime:
     @contextlib.asynccontextmanager
     async def lifespan(self, _app: Any = None) -> AsyncIterator[None]:
         self._loop = asyncio.get_running_loop()
+        count_tasks(self._loop)
         starter = asyncio.create_task(self._start(), name=f"{self.service}-start")
         try:
             yield
@@ -104,8 +110,8 @@ class ServiceRuntime:
             try:
                 await self.broker.connect()
                 js = jetstream(self.broker)
-                await ensure_streams(js)
-                await ensure_buckets(js)
+                await ensure_streams(js, replicas=self.settings.stream_replicas)
+                await ensure_buckets(js, replicas=self.settings.stream_replicas)
                 await self.broker.start()
                 break
             except Exception as exc:
@@ -136,6 +142,14 @@ class ServiceRuntime:
                 log.exception("%s crashed (%d times so far); restarting in %.1f s", name, failures, delay)
                 await asyncio.sleep(delay)
 
+    async def _publish_logs(self) -> None:
+        connection = self.broker.connection
+
+        async def send(subject: str, data: bytes) -> None:
+            await connection.publish(subject, data)
+
+        await self.log_publisher.run(send, lambda: bool(connection.is_connected))
+
     def _answer_health_queries(self) -> None:
         @self.broker.subscriber(bus.control(self.service, "health"))
         async def answer(_: dict[str, Any]) -> bytes:
@@ -152,6 +166,7 @@ class ServiceRuntime:
         else:
             app.router.lifespan_context = self.lifespan
         app.include_router(ops_router(self.health))
+        app.add_middleware(HttpMetrics)
         app.state.runtime = self
         return app
 

@@ -13,6 +13,7 @@ from .control import (
     CueReplay,
     HealthQuery,
     HealthStatus,
+    LogLevel,
     QueueClear,
     QueueList,
     QueueMove,
@@ -20,6 +21,7 @@ from .control import (
     QueueRemove,
     QueueSkip,
     ServiceHealth,
+    ServiceLog,
 )
 from .envelope import PAYLOAD_TYPES, Envelope, Payload, UnknownMessageType, decode, utc_now, wrap
 from .gate import (
@@ -53,6 +55,7 @@ from .jobs import (
 )
 from .money import Money
 from .painter import (
+    LiveFrame,
     PainterPhase,
     PainterQueueItem,
     PainterQueueSnapshot,
@@ -139,6 +142,8 @@ __all__ = [
     "JobState",
     "JobStatus",
     "KvDocument",
+    "LiveFrame",
+    "LogLevel",
     "MessageType",
     "ModerationReply",
     "ModerationRequest",
@@ -173,6 +178,7 @@ __all__ = [
     "RoutingRules",
     "ScreenedDonation",
     "ServiceHealth",
+    "ServiceLog",
     "SetAccessToken",
     "SimulatorSettings",
     "SourceState",

@@ -53,6 +53,11 @@ class Donation(Payload):
     created_at: AwareDatetime = Field(description="When the donor paid, UTC")
     received_at: AwareDatetime = Field(description="When Ovation received it, UTC")
     is_test: bool = False
+    persona: str | None = Field(
+        default=None,
+        max_length=64,
+        description="The persona it is addressed to, if any: a request to be spoken (an API interrupt)",
+    )
 
     @model_validator(mode="after")
     def _id_is_source_and_upstream(self) -> Donation:

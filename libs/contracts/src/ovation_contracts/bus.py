@@ -2,7 +2,8 @@
 
 Subjects read broad to narrow: ``donations.received.<source>``, ``chat.<kind>.<source>``, ``jobs.<service>.<action>``
 (work queues), ``events.<domain>.<fact>`` (facts for anyone), ``dlq.<service>`` and ``control.<service>.<command>``
-(request/reply, not stored).
+(request/reply, not stored), ``live.<service>.<what>`` (core NATS, never stored: a frame is stale a moment later)
+and ``logs.<service>`` (warnings and errors for the dashboard; core NATS, never stored).
 """
 
 from __future__ import annotations
@@ -64,7 +65,18 @@ def control(service: str, command: str) -> str:
     return f"control.{service}.{command}"
 
 
+LOGS = "logs.>"
+"""Every service's recent warnings and errors: core NATS only, never stored (a line missed in an outage is gone)."""
+
+
+def logs(service: str) -> str:
+    return f"logs.{service}"
+
+
 MODERATION_CHECK = control(Service.GATEKEEPER, "moderate")
+
+LIVE_PAINTER_FRAME = "live.painter.frame"
+"""The painter's live canvas, frame by frame (``LiveFrame``): core NATS, no stream stores ``live.>``."""
 
 # Streams --------------------------------------------------------------------------------------------------------
 
@@ -159,6 +171,7 @@ KV_CURSORS = "ovation-cursors"
 KV_QUEUES = "ovation-queues"
 KV_JOBS = "ovation-jobs"
 KV_SCREENINGS = "ovation-screenings"
+KV_LEASES = "ovation-leases"
 KV_BUCKETS: tuple[KvSpec, ...] = (
     KvSpec(KV_SETTINGS, history=10, description="Runtime settings edited from the dashboard"),
     KvSpec(KV_SECRETS, history=1, description="Tokens; never returned by any API"),
@@ -170,6 +183,14 @@ KV_BUCKETS: tuple[KvSpec, ...] = (
         history=1,
         description="The gatekeeper's decision per donation, so a redelivery reproduces it exactly",
         ttl_seconds=30 * DAY,
+    ),
+    KvSpec(
+        KV_LEASES,
+        history=1,
+        description="Who does the work only one replica may do (the voice show): renewed by the holder, "
+        "gone when it stops renewing",
+        # The lease term: a holder renews well within it; when it dies, a standby takes over once it lapses.
+        ttl_seconds=6.0,
     ),
 )
 
@@ -189,12 +210,16 @@ class Header(StrEnum):
     """JetStream's dedupe key; always the envelope id."""
     CORRELATION_ID = "Ovation-Correlation-Id"
     TYPE = "Ovation-Type"
+    PRODUCER = "Ovation-Producer"
+    """The service and replica that published the message (``video:host-1234``), on everything a service sends."""
     DLQ_REASON = "Ovation-Dlq-Reason"
     DLQ_SERVICE = "Ovation-Dlq-Service"
     DLQ_SUBJECT = "Ovation-Dlq-Subject"
     DLQ_STREAM = "Ovation-Dlq-Stream"
     DLQ_SEQUENCE = "Ovation-Dlq-Sequence"
     DLQ_DELIVERIES = "Ovation-Dlq-Deliveries"
+    DLQ_TRUNCATED = "Ovation-Dlq-Truncated"
+    """The original size in bytes, when the message was too big to be kept whole in the DLQ beside its reason."""
 
 
 # Durable consumers ----------------------------------------------------------------------------------------------

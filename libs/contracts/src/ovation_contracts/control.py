@@ -1,4 +1,4 @@
-"""Control commands (NATS request/reply on ``control.<service>.<command>``) and service health reports."""
+"""Control commands (NATS request/reply on ``control.<service>.<command>``), service health reports and log lines."""
 
 from __future__ import annotations
 
@@ -96,3 +96,29 @@ class ServiceHealth(Payload):
     checks: dict[str, Check] = Field(default_factory=dict)
     version: str = "0.1.0"
     started_at: AwareDatetime
+
+
+class LogLevel(StrEnum):
+    WARNING = "warning"
+    ERROR = "error"
+    CRITICAL = "critical"
+
+
+class ServiceLog(Payload):
+    """A warning or error a service logged, on ``logs.<service>`` for the dashboard (core NATS: not stored).
+
+    ``message`` is redacted (tokens, keys, passwords) and shortened before it leaves the service.
+    """
+
+    TYPE: ClassVar[str] = "service.log"
+
+    service: str = Field(pattern=r"^[a-z][a-z0-9-]{0,31}$")
+    instance: str = Field(max_length=128)
+    level: LogLevel
+    logger: str = Field(max_length=200)
+    message: str = Field(max_length=2000)
+    logged_at: AwareDatetime
+    donation_id: MessageId | None = Field(default=None, description="The donation being handled, if any")
+    suppressed: int = Field(
+        default=0, ge=0, description="Lines the rate limit dropped since the previous published one"
+    )

@@ -111,7 +111,7 @@ def decode(data: bytes | str, expected: type[PayloadT] | None = None) -> Envelop
         return Envelope[expected].model_validate_json(data)  # type: ignore[valid-type]
     try:
         message_type = json.loads(data)["type"]
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:  # RecursionError: JSON nested too deep
         raise UnknownMessageType(f"not an Ovation envelope: {exc}") from exc
     model = PAYLOAD_TYPES.get(message_type) if isinstance(message_type, str) else None
     if model is None:

@@ -146,7 +146,11 @@ class ScreenedDonation(Payload):
     verdict: Verdict
     reactions: tuple[ReactionKind, ...]
     approval: Approval = Approval.NOT_REQUIRED
-    persona: str | None = Field(default=None, max_length=64, description="The persona a chat event addressed")
+    persona: str | None = Field(
+        default=None,
+        max_length=64,
+        description="The persona the event addressed; it gets the voice whenever the voice rule is enabled",
+    )
 
 
 class ApprovalsQuery(Payload):

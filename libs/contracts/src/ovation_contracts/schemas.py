@@ -1,4 +1,5 @@
-"""JSON Schema for every message (in its envelope) and every KV document, written to ``libs/contracts/schemas``.
+"""JSON Schema for every message (in its envelope) and every KV document, written to ``libs/contracts/schemas``,
+with the AsyncAPI document of the bus (``asyncapi.json``) that points at them.
 
 ``python -m ovation_contracts.schemas`` rewrites the committed files; a test fails when they drift from the code.
 """
@@ -10,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import PAYLOAD_TYPES, SETTINGS_DOCUMENTS, Envelope
+from . import PAYLOAD_TYPES, SETTINGS_DOCUMENTS, Envelope, asyncapi
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
 
@@ -27,6 +28,7 @@ def all_schemas() -> dict[str, dict[str, Any]]:
         schema = document.model_json_schema()
         schema["$id"] = f"https://ovation.invalid/schemas/settings/{document.KEY}.json"
         schemas[f"settings/{document.KEY}.json"] = schema
+    schemas["asyncapi.json"] = asyncapi.document()
     return schemas
 
 

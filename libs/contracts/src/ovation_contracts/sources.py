@@ -78,7 +78,7 @@ class DisconnectSource(Payload):
 
 
 class SubmitDonation(Payload):
-    """A donation entered through the API (a test donation from the dashboard, say)."""
+    """A donation entered through the API (a test donation from the dashboard, say, or an interrupt)."""
 
     TYPE: ClassVar[str] = "ingest.submit-donation"
 
@@ -87,6 +87,11 @@ class SubmitDonation(Payload):
     currency: CurrencyCode = "RUB"
     message: str = Field(default="", max_length=MAX_MESSAGE_CHARS)
     is_test: bool = True
+    persona: str | None = Field(
+        default=None,
+        max_length=64,
+        description="The persona it is addressed to: the gatekeeper has it spoken",
+    )
 
 
 class SubmitChat(Payload):

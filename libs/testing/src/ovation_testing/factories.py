@@ -5,12 +5,16 @@ from __future__ import annotations
 from decimal import Decimal
 
 from ovation_contracts import (
+    Approval,
     ArtifactRef,
     Conversion,
     CueKind,
     Decision,
+    Donation,
     Envelope,
     EventKind,
+    JobState,
+    JobStatus,
     Money,
     RateSource,
     ReactionKind,
@@ -62,6 +66,75 @@ def screened_alert(
         reactions=(ReactionKind.ALERT,),
     )
     return wrap(screened, id=f"{donation_id}:screened", correlation_id=donation_id)
+
+
+def donation(
+    upstream_id: str, *, source: str = "api", donor_name: str = "Anna", amount: str = "500", message: str = ""
+) -> Envelope[Donation]:
+    """A donation in roubles as ingest publishes it (id and correlation id = ``<source>:<upstream_id>``)."""
+    now = utc_now()
+    payload = Donation(
+        id=f"{source}:{upstream_id}",
+        source=source,
+        upstream_id=upstream_id,
+        donor_name=donor_name,
+        message=message,
+        amount=Money(amount=Decimal(amount), currency="RUB"),
+        created_at=now,
+        received_at=now,
+    )
+    return wrap(payload, id=payload.id, correlation_id=payload.id)
+
+
+def screened(
+    donation_id: str,
+    *,
+    reactions: tuple[ReactionKind, ...],
+    decision: Decision = Decision.ALLOW,
+    reason: str = "",
+    approval: Approval = Approval.NOT_REQUIRED,
+    donor_name: str = "Anna",
+    amount: str = "500",
+    message: str | None = "Hello stream!",
+    suffix: str = "screened",
+) -> Envelope[ScreenedDonation]:
+    """The gatekeeper's screened event for a donation in roubles (``suffix``: screened, approved or rejected)."""
+    money = Money(amount=Decimal(amount), currency="RUB")
+    payload = ScreenedDonation(
+        donation_id=donation_id,
+        kind=EventKind.DONATION,
+        source=donation_id.split(":", 1)[0],
+        donor_name=donor_name,
+        message=message,
+        amount=money,
+        amount_base=money,
+        conversion=Conversion(rate=Decimal(1), source=RateSource.IDENTITY, as_of=utc_now()),
+        verdict=Verdict(decision=decision, reason=reason),
+        reactions=reactions,
+        approval=approval,
+    )
+    return wrap(payload, id=f"{donation_id}:{suffix}", correlation_id=donation_id)
+
+
+def job_status(
+    donation_id: str,
+    reaction: ReactionKind,
+    state: JobState,
+    *,
+    progress: float | None = None,
+    reason: str | None = None,
+) -> Envelope[JobStatus]:
+    """A reaction job's status event, with an id unique to its state and progress."""
+    payload = JobStatus(
+        job_id=job_id(donation_id, reaction),
+        donation_id=donation_id,
+        reaction=reaction,
+        state=state,
+        progress=progress,
+        reason=reason,
+    )
+    suffix = f"{state.value}:{progress}" if progress is not None else state.value
+    return wrap(payload, id=f"{payload.job_id}:{suffix}", correlation_id=donation_id)
 
 
 def media_cue(
