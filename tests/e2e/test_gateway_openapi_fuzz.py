@@ -1,7 +1,7 @@
 """schemathesis against the gateway's own OpenAPI, with the admin token: no request it can make gets a 5xx.
 
-The gateway runs as a real process on a real nats-server with the gatekeeper and ingest answering its commands, so
-the generated requests exercise the real handlers (validation, NATS round trips, KV), not a stub.
+The gateway runs as a real process on a real nats-server with the gatekeeper, ingest, video, voice and painter answering
+its commands, so the generated requests exercise the real handlers (validation, NATS round trips, KV), not a stub.
 """
 
 from __future__ import annotations
@@ -39,6 +39,12 @@ def fuzzed_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceP
             "video", workdir, {**env, "VIDEO_WORK_DIR": str(workdir / "video")}, "VIDEO_HTTP_PORT"
         ).start(),
         ServiceProcess("voice", workdir, env, "VOICE_HTTP_PORT").start(),
+        ServiceProcess(
+            "painter",
+            workdir,
+            {**env, "PAINTER_HEADLESS": "true", "OVATION_DATA_DIR": str(workdir / "painter")},
+            "PAINTER_HTTP_PORT",
+        ).start(timeout=60),
         ServiceProcess("gateway", workdir, env, "OVATION_PORT").start(),
     ]
     yield services[-1]

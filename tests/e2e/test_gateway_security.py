@@ -22,6 +22,7 @@ PUBLIC = {
     ("DELETE", "/api/v1/session"),
     ("GET", "/api/v1/donationalerts/callback"),  # protected by its single-use state instead
     ("GET", "/api/v1/widget/stage"),  # widget token
+    ("GET", "/api/v1/widget/painter"),  # widget token
     ("POST", "/api/v1/widget/playback"),
     ("POST", "/api/v1/widget/heartbeat"),
 }
@@ -61,6 +62,35 @@ def test_every_control_endpoint_needs_the_admin_token(gateway: ServiceProcess) -
             for response in (anonymous, widget):
                 assert ADMIN_TOKEN not in response.text
                 assert WIDGET_TOKEN not in response.text
+
+
+WIDGET_FEEDS = ["/api/v1/widget/stage", "/api/v1/widget/painter"]
+
+
+@pytest.mark.parametrize("feed", WIDGET_FEEDS)
+def test_a_widget_feed_takes_the_widget_token_and_nothing_else(gateway: ServiceProcess, feed: str) -> None:
+    spec = httpx.get(f"{gateway.url}/openapi.json", timeout=5).json()
+    assert "get" in spec["paths"][feed], f"{feed} is part of the documented API"
+    with httpx.Client(base_url=gateway.url, timeout=10) as http:
+        assert http.get(feed).status_code == 401
+        assert http.get(feed, params={"token": "wrong-token-0123456789"}).status_code == 401
+        admin = http.get(feed, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+        assert admin.status_code == 401, "the admin token is not a widget token"
+        with http.stream("GET", feed, params={"token": WIDGET_TOKEN}) as stream:
+            assert stream.status_code == 200
+            assert stream.headers["content-type"].startswith("text/event-stream")
+            assert next(stream.iter_lines()).startswith("retry: "), "the stream starts at once"
+
+
+def test_the_painter_widget_page_loads_only_its_own_script(gateway: ServiceProcess) -> None:
+    page = httpx.get(f"{gateway.url}/widget/painter", params={"token": WIDGET_TOKEN}, timeout=5)
+    assert page.status_code == 200
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert "<script>" not in page.text and "<style>" not in page.text, "no inline code: the CSP forbids it"
+    for asset in ("/static/live-canvas.js", "/static/painter.css"):
+        assert f'"{asset}"' in page.text
+        assert httpx.get(f"{gateway.url}{asset}", timeout=5).status_code == 200
+    assert WIDGET_TOKEN not in page.text
 
 
 def test_a_foreign_host_is_refused(gateway: ServiceProcess) -> None:

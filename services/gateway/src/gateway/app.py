@@ -16,10 +16,13 @@ from ovation_contracts import Envelope, ScreenedDonation, StageCue, bus
 
 from .config import GatewaySettings
 from .events import EventHub, backfill_recent
-from .routes import events, gate, ingest, operations, pages, stage, videos
+from .logbook import LogBook
+from .painter_view import PainterView
+from .routes import events, gate, ingest, operations, pages, painter, queues, stage, videos
 from .routes import settings as settings_routes
 from .security import RequestGuard, SecurityHeaders
 from .stage_service import StageService
+from .stats import DailyStats, rebuild_today
 
 FORWARDED_SUBJECTS = ("donations.>", "chat.>", "events.>")
 SERVICE = bus.Service.GATEWAY
@@ -39,6 +42,20 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     # Live feed: core subscriptions, so every gateway replica sees every event (nats-py resubscribes on reconnect).
     for subject in FORWARDED_SUBJECTS:
         broker.subscriber(subject)(_forwarder(hub))
+
+    # The painter's live canvas for /widget/painter: core NATS too, frames are never stored.
+    painter_view = PainterView()
+
+    @broker.subscriber(bus.LIVE_PAINTER_FRAME)
+    async def on_painter_frame(message: NatsMessage) -> None:
+        painter_view.receive(message.body)
+
+    # Operations: today's figures (rebuilt from EVENTS at start, then live) and every service's recent warnings.
+    stats = DailyStats()
+    logbook = LogBook(settings.logs_kept)
+    for subject in (bus.DONATION_SCREENED, bus.JOB_STATUS):
+        broker.subscriber(subject)(_feeder(stats.receive_bytes))
+    broker.subscriber(bus.LOGS)(_feeder(logbook.receive))
 
     # The widget stage: durable consumers, so no alert or cue is lost while the gateway is down.
     async def on_screened(envelope: Envelope[ScreenedDonation]) -> None:
@@ -71,6 +88,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.state.widget_token = settings.widget_token.get_secret_value() if settings.widget_token else None
     app.state.hub = hub
     app.state.stage = stage_service
+    app.state.painter_view = painter_view
+    app.state.stats = stats
+    app.state.logbook = logbook
     app.state.artifacts = make_store()
     for router in (
         events.router,
@@ -78,7 +98,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         gate.router,
         settings_routes.router,
         stage.router,
+        painter.router,
         operations.router,
+        queues.router,
         videos.router,
         pages.router,
     ):
@@ -89,6 +111,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeaders)
     runtime.on_shutdown(hub.close)
     runtime.on_shutdown(stage_service.close)
+    runtime.on_shutdown(painter_view.close)
 
     @runtime.on_ready
     async def restore() -> None:
@@ -96,7 +119,19 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         await backfill_recent(jetstream(broker), hub)
 
     runtime.background("stage-watchdog")(stage_service.watch)
+
+    @runtime.background("stats-rebuild")
+    async def rebuild_stats() -> None:
+        await rebuild_today(jetstream(broker), stats)
+
     return runtime.http_app(app)
+
+
+def _feeder(receive: Callable[[bytes], object]) -> Callable[[NatsMessage], Awaitable[None]]:
+    async def feed(message: NatsMessage) -> None:
+        receive(message.body)
+
+    return feed
 
 
 def _forwarder(hub: EventHub) -> Callable[[NatsMessage], Awaitable[None]]:

@@ -30,6 +30,9 @@ class GatewaySettings(BaseSettings):
         default=200, ge=0, le=10_000, description="Recent events kept for new viewers"
     )
     events_client_queue: int = Field(default=1000, ge=10, le=100_000)
+    logs_kept: int = Field(
+        default=200, ge=10, le=10_000, description="Recent warning and error lines kept for the dashboard"
+    )
 
     @property
     def allowed_host_names(self) -> frozenset[str]:

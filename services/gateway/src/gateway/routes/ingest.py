@@ -233,11 +233,21 @@ async def chat(http_request: Request, _: Admin, body: ChatBody) -> Accepted:
     )
 
 
+INTERRUPT_DONATION_AMOUNT = Decimal(1)
+"""What a ``kind=donation`` interrupt is entered as: the body has no amount and a donation must have one (more than
+zero), so the smallest whole rouble. The voice does not depend on it: the gatekeeper speaks whatever addresses a
+persona; the other reactions (the alert) follow the routing rules at this amount."""
+
+
 class InterruptBody(BaseModel):
     """The AI Live Stream Backend's interrupt body, accepted as it was."""
 
     kind: Literal["superchat", "gift", "donation", "chat"] = "superchat"
-    persona: str | None = Field(default=None, max_length=64)
+    persona: str | None = Field(
+        default=None,
+        max_length=64,
+        description="Who speaks it: addressed, it is spoken whenever voice is enabled, whatever the threshold",
+    )
     message: str = Field(min_length=1, max_length=2000)
     author: str = Field(default="viewer", min_length=1, max_length=100)
 
@@ -257,7 +267,11 @@ class InterruptBody(BaseModel):
 async def audio_interrupt(http_request: Request, _: Admin, body: InterruptBody) -> Accepted:
     if body.kind == "donation":
         command: Payload = SubmitDonation(
-            donor=body.author, amount=Decimal(1), message=body.message, is_test=False
+            donor=body.author,
+            amount=INTERRUPT_DONATION_AMOUNT,
+            message=body.message,
+            is_test=False,
+            persona=body.persona,
         )
     else:
         gift = body.kind == "gift"

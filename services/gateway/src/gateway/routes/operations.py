@@ -1,18 +1,21 @@
-"""Operations: the dashboard's session, and the health of every service, asked over NATS."""
+"""Operations: the dashboard's session, the health of every service (asked over NATS), their recent warnings and
+errors, and today's figures."""
 
 from __future__ import annotations
 
 import asyncio
 import hmac
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request, Response, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from ovation_bus import ServiceUnavailable, request
-from ovation_contracts import HealthQuery, ServiceHealth, bus
+from ovation_contracts import HealthQuery, LogLevel, ServiceHealth, bus
 
 from ..auth import SESSION_COOKIE, Admin, session_value
+from ..logbook import LogBook, RecentLogs
+from ..stats import DailyStats, DayStats
 
 router = APIRouter(prefix="/api/v1", tags=["operations"])
 
@@ -87,3 +90,27 @@ async def health(http_request: Request, _: Admin) -> dict[str, Any]:
     ]
     worst = "ok" if all(r["status"] == "ok" for r in reports) else "degraded"
     return {"status": worst, "services": reports}
+
+
+@router.get(
+    "/logs",
+    summary="Every service's recent warnings and errors, newest first (redacted; kept in memory, last 200)",
+)
+async def logs(
+    http_request: Request,
+    _: Admin,
+    service: Annotated[bus.Service | None, Query(description="Only this service's lines")] = None,
+    level: Annotated[LogLevel | None, Query(description="This level and worse")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000, description="At most this many lines")] = 200,
+) -> RecentLogs:
+    book: LogBook = http_request.app.state.logbook
+    return book.recent(service=service, level=level, limit=limit)
+
+
+@router.get(
+    "/stats",
+    summary="Today (the gateway's local day): donations, the amount in the base currency, reactions, failures",
+)
+async def stats(http_request: Request, _: Admin) -> DayStats:
+    daily: DailyStats = http_request.app.state.stats
+    return daily.snapshot()

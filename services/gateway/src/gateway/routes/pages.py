@@ -1,11 +1,13 @@
-"""The pages people open: the dashboard (and, later, the OBS widget)."""
+"""The pages people open: the dashboard and the OBS widgets."""
 
 from __future__ import annotations
 
 from importlib import resources
 
 from fastapi import APIRouter
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from ovation_contracts.painter import live_canvas_script
 
 router = APIRouter(include_in_schema=False)
 
@@ -28,3 +30,16 @@ async def dashboard() -> HTMLResponse:
 async def widget() -> HTMLResponse:
     """The OBS browser source. The page is public; what it shows needs the widget token in its URL."""
     return _page("widget.html")
+
+
+@router.get("/widget/painter")
+async def painter_widget() -> HTMLResponse:
+    """The painter's live canvas as an OBS browser source (crisp pixels, transparent); its frames need the
+    widget token in its URL."""
+    return _page("painter.html")
+
+
+@router.get("/static/live-canvas.js")
+async def live_canvas() -> Response:
+    """The live canvas's script, the same file the painter's own ``/live`` page runs."""
+    return Response(live_canvas_script(), media_type="text/javascript")

@@ -1,13 +1,15 @@
 // Ovation OBS widget: plays what the stage pushes (alert cards, videos, voice clips), one at a time, and reports
 // started / ended / failed for every cue, so the stage moves on. Donor text is only ever set with textContent.
-// Query string: token (required), position=top|center|bottom, scale=0.5..3, kinds=alert,video,audio.
+// Query string: token (required), position=top|center|bottom, scale=0.5..3, kinds=alert,video,audio,
+// alert_seconds=0.5..60 (how long an alert card stays; 6 by default).
 "use strict";
 
 const params = new URLSearchParams(location.search);
 const token = params.get("token") || "";
 const kinds = new Set((params.get("kinds") || "alert,video,audio").split(",").map((k) => k.trim()));
 const widgetId = `widget-${Math.random().toString(36).slice(2, 10)}`;
-const ALERT_MS = 6000;
+const alertSeconds = Number(params.get("alert_seconds"));
+const ALERT_MS = alertSeconds >= 0.5 && alertSeconds <= 60 ? alertSeconds * 1000 : 6000;
 
 const stageBox = document.getElementById("stage");
 const alertBox = document.getElementById("alert");
