@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import itertools
 import json
 import socket
 from collections.abc import AsyncIterator
@@ -15,13 +16,16 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
+from ovation_contracts import LiveFrame
+from ovation_contracts.painter import live_canvas_script
 from painter.board import Board, Showing, StageView, monotonic
-from painter.live import live_router
+from painter.live import FrameMaker, live_router, publish_frames
 from painter.planner import OfflinePlanner
-from painter.render import final_frame
+from painter.render import final_frame, render_frame
 from painter.timeline import build_timeline
 
 PLAN = OfflinePlanner().plan("a red heart", seed=5)
+EMPTY = LiveFrame()
 
 
 class _Server(uvicorn.Server):
@@ -80,13 +84,13 @@ async def test_the_stream_sends_the_picture_on_stage_and_an_empty_frame_when_not
     ):
         assert response.headers["content-type"].startswith("text/event-stream")
         lines = response.aiter_lines()
-        assert await next_frame(lines) == {"key": None}
+        assert LiveFrame.model_validate(await next_frame(lines)) == EMPTY
         finished(board)
-        frame = await asyncio.wait_for(next_frame(lines), 5)
-        assert frame["key"] == "j1#1" and (frame["w"], frame["h"]) == (96, 96)
-        assert base64.b64decode(frame["rgb"]) == bytes(final_frame(PLAN).rgb)
+        frame = LiveFrame.model_validate(await asyncio.wait_for(next_frame(lines), 5))
+        assert frame.key == "j1#1" and (frame.w, frame.h) == (96, 96)
+        assert base64.b64decode(frame.rgb or "") == bytes(final_frame(PLAN).rgb)
         board.publish(StageView())
-        assert await asyncio.wait_for(next_frame(lines), 5) == {"key": None}
+        assert LiveFrame.model_validate(await asyncio.wait_for(next_frame(lines), 5)) == EMPTY
 
 
 async def test_the_page_is_served_to_loopback_names_only(live: tuple[str, Board]) -> None:
@@ -96,7 +100,8 @@ async def test_the_page_is_served_to_loopback_names_only(live: tuple[str, Board]
         assert page.status_code == 200 and '<script src="/live/live.js">' in page.text
         rebound = await client.get(f"{url}/live", headers={"Host": "attacker.example"})
         assert rebound.status_code == 403 and "loopback" in rebound.json()["detail"]
-        assert (await client.get(f"{url}/live/live.js", headers={"Host": "localhost:1"})).status_code == 200
+        script = await client.get(f"{url}/live/live.js", headers={"Host": "localhost:1"})
+        assert script.status_code == 200 and script.text == live_canvas_script()
 
 
 @pytest.mark.browser
@@ -116,3 +121,75 @@ async def test_the_browser_shows_the_picture_pixel_for_pixel(live: tuple[str, Bo
         offset = 4 * (y * 96 + x)
         assert tuple(pixels[offset : offset + 3]) == expected.pixel(x, y), (x, y)
     assert errors == []
+
+
+# the frames themselves, for the bus and every viewer -----------------------------------------------------------
+
+
+def test_a_frame_is_made_only_when_the_picture_changed() -> None:
+    board = Board()
+    maker = FrameMaker(board)
+    start = monotonic()
+    assert maker.advance(start) == EMPTY, "a viewer gets a frame at once, even of an empty stage"
+    assert maker.advance(start + 0.1) is None
+    timeline = build_timeline(PLAN)
+    board.publish(StageView(showing=Showing("j1#1", timeline, started_at=start)))
+    halfway = maker.advance(start + timeline.duration_ms / 2000)
+    assert halfway is not None and halfway.key == "j1#1"
+    assert base64.b64decode(halfway.rgb or "") == bytes(render_frame(timeline, timeline.duration_ms / 2).rgb)
+    assert halfway.rgb != base64.b64encode(final_frame(PLAN).rgb).decode(), "drawn halfway, not finished"
+    assert maker.advance(start + timeline.duration_ms / 2000) is None, "the same moment again: no frame"
+    done = maker.advance(start + timeline.duration_ms / 1000 + 5)
+    assert done is not None and base64.b64decode(done.rgb or "") == bytes(final_frame(PLAN).rgb)
+    assert maker.advance(start + timeline.duration_ms / 1000 + 60) is None, "the finished picture holds"
+    board.publish(StageView(showing=Showing("j2#2", timeline, started_at=start - 600)))
+    again = maker.advance(start + 61)
+    assert again is not None and again.key == "j2#2", "the same picture for another request is a new frame"
+    board.publish(StageView())
+    assert maker.advance(start + 62) == EMPTY
+    assert maker.frame == EMPTY
+
+
+async def test_frames_are_published_on_change_at_most_fps_and_again_as_keyframes() -> None:
+    board = Board()
+    finished(board)
+    closing = asyncio.Event()
+    sent: list[tuple[float, LiveFrame]] = []
+
+    async def send(frame: LiveFrame) -> bool:
+        sent.append((monotonic(), frame))
+        if len(sent) == 3:
+            board.publish(StageView())
+        if len(sent) == 5:
+            closing.set()
+        return True
+
+    await asyncio.wait_for(publish_frames(board, send, fps=50, closing=closing, keyframe_seconds=0.2), 10)
+    frames = [frame for _, frame in sent]
+    picture = base64.b64encode(final_frame(PLAN).rgb).decode()
+    assert [frame.rgb for frame in frames[:3]] == [picture] * 3, "the picture, then the same as keyframes"
+    assert frames[3:] == [EMPTY, EMPTY], "the empty stage right after it emptied, then as a keyframe"
+    times = [at for at, _ in sent]
+    assert times[1] - times[0] >= 0.19 and times[2] - times[1] >= 0.19, "an unchanged picture waits"
+    assert all(b - a >= 1 / 50 - 0.005 for a, b in itertools.pairwise(times)), "never more than fps"
+
+
+async def test_a_frame_that_could_not_be_published_is_sent_again_at_once() -> None:
+    board = Board()
+    finished(board)
+    closing = asyncio.Event()
+    attempts: list[LiveFrame] = []
+
+    async def send(frame: LiveFrame) -> bool:
+        attempts.append(frame)
+        if len(attempts) == 1:
+            return False  # NATS is away
+        if len(attempts) == 2:
+            raise ConnectionError("the connection closed while publishing")
+        closing.set()
+        return True
+
+    # no keyframe for a minute: only the failures can explain the attempts after the first
+    await asyncio.wait_for(publish_frames(board, send, fps=50, closing=closing, keyframe_seconds=60), 10)
+    assert len(attempts) == 3 and attempts[0] == attempts[1] == attempts[2]
+    assert attempts[0].key == "j1#1"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -23,6 +24,7 @@ from ovation_contracts import (
     Check,
     JobState,
     JobStatus,
+    LiveFrame,
     PainterQueueState,
     PainterSettings,
     ReactionKind,
@@ -33,7 +35,7 @@ from ovation_contracts import (
 from .board import Board
 from .config import PainterConfig
 from .handlers import register_controls, register_jobs
-from .live import live_router
+from .live import live_router, publish_frames
 from .planner import DrawingPlanner, LlmPlanner, OfflinePlanner, OllamaOptions
 from .service import Painter, PainterOptions, PainterPorts
 
@@ -48,7 +50,7 @@ def create_app(
     config = config or PainterConfig()
     board = board or Board()
     runtime = ServiceRuntime(bus.Service.PAINTER)
-    kv = BusAdapters(runtime.broker)
+    kv = BusAdapters(runtime.broker, PainterQueueState.key_for(runtime.settings.instance))
     planner = make_planner(config)
     painter = Painter(
         planner,
@@ -71,15 +73,22 @@ def create_app(
     async def show() -> None:
         await painter.run()
 
+    closing = asyncio.Event()
+    runtime.on_shutdown(closing.set)  # open live-canvas streams end, so the shutdown need not wait for them
+    live_fps = min(config.fps, config.live_fps)
+
+    @runtime.background("live-frames")
+    async def live_frames() -> None:
+        # until the runtime stops: a shutdown lets the drawing on screen finish, and the browser views see it
+        await publish_frames(board, kv.publish_frame, fps=live_fps)
+
     register_jobs(runtime.broker, painter)
     register_controls(runtime.broker, painter)
     runtime.health.add_check("planner", lambda: planner_check(config, planner))
     runtime.health.add_check("window", window_check or (lambda: Check(ok=True, detail="headless")))
 
     app = runtime.http_app(title="Ovation painter")
-    closing = asyncio.Event()
-    runtime.on_shutdown(closing.set)  # open live-canvas streams end, so the shutdown need not wait for them
-    app.include_router(live_router(board, fps=min(config.fps, 30), host=config.http_host, closing=closing))
+    app.include_router(live_router(board, fps=live_fps, host=config.http_host, closing=closing))
     runtime_lifespan = app.router.lifespan_context
 
     @contextlib.asynccontextmanager
@@ -136,26 +145,40 @@ def status_id(status: JobStatus) -> str:
 
 
 class BusAdapters:
-    """The painter's statuses, queue and settings on NATS (JetStream and KV)."""
+    """The painter's statuses, queue and settings on NATS (JetStream and KV), and its live frames (core NATS).
+    The queue is this replica's own, under ``queue_key``; the settings are shared by every replica."""
 
-    def __init__(self, broker: NatsBroker) -> None:
+    def __init__(self, broker: NatsBroker, queue_key: str = PainterQueueState.KEY) -> None:
         self.broker = broker
+        self.queue_key = queue_key
+        self._frames = itertools.count(1)
+
+    async def publish_frame(self, frame: LiveFrame) -> bool:
+        """One live frame, fire and forget; False while NATS is away (a stale frame is not worth a buffer)."""
+        connection = self.broker.connection
+        if not connection.is_connected:
+            return False
+        envelope = wrap(
+            frame, id=f"painter:frame:{next(self._frames)}", correlation_id=LiveFrame.CORRELATION_ID
+        )
+        await connection.publish(bus.LIVE_PAINTER_FRAME, envelope.to_json())
+        return True
 
     async def publish_status(self, status: JobStatus) -> None:
         envelope = wrap(status, id=status_id(status), correlation_id=status.donation_id)
         await publish(self.broker, envelope, bus.job_status(ReactionKind.PAINTER))
 
     async def save_state(self, state: PainterQueueState) -> None:
-        await save(self.broker, state)
+        await save(self.broker, state, self.queue_key)
 
     async def load_queue(self) -> PainterQueueState | None:
         try:
-            return await load(self.broker, PainterQueueState)
+            return await load(self.broker, PainterQueueState, self.queue_key)
         except ValidationError as exc:
             log.error(
                 "the painter queue stored in KV (%s/%s) cannot be read, starting with an empty queue: %s",
                 PainterQueueState.BUCKET,
-                PainterQueueState.KEY,
+                self.queue_key,
                 exc,
             )
             return None

@@ -28,6 +28,12 @@ class PainterConfig(BaseSettings):
     window_height: int = Field(default=1080, ge=MIN_HEIGHT, le=4320)
     window_scale: int = Field(default=8, ge=1, le=32, description="Largest window pixels per canvas pixel")
     fps: int = Field(default=60, ge=1, le=240)
+    live_fps: int = Field(
+        default=30,
+        ge=1,
+        le=60,
+        description="Live canvas frames per second at most: on the bus (the gateway's /widget/painter) and /live",
+    )
     title: str = Field(default="Ovation", max_length=60, description="The HUD's title")
     canvas_size: int = Field(
         default=96, ge=MIN_CANVAS_SIDE, le=MAX_CANVAS_SIDE, description="Canvas side, pixels"

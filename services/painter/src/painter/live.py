@@ -1,25 +1,32 @@
-"""The live canvas as a browser page, for OBS setups where window capture is awkward (MISSION F20).
+"""The live canvas for browsers, for OBS setups where window capture is awkward (MISSION F20).
 
-``GET /live`` is a page with nothing but the canvas, scaled with hard edges on a transparent background (an
-OBS browser source); ``GET /live/frames`` streams the canvas as server-sent events: a ``frame`` event with the
-picture (RGB, base64) whenever it changed, at most ``fps`` times a second, and an empty frame when nothing
-is on stage. Each viewer animates the board's current picture itself, exactly as the window does, so a slow
-browser never slows the window or the service.
+Two ways out, fed by the same ``FrameMaker``, which animates the board's current picture exactly as the
+window does (the art at its own size, not the upscaled window), so a slow viewer never slows the window:
 
-The page is served by the painter next to ``/health``, on ``PAINTER_HTTP_HOST`` (loopback by default); while
-bound to loopback it answers only requests addressed to a loopback name (no DNS rebinding).
+* on the bus: ``publish_frames`` sends a ``LiveFrame`` on ``live.painter.frame`` (core NATS, not stored)
+  whenever the picture changed, at most ``fps`` times a second, an empty frame when nothing is on stage,
+  and the current frame again every ``LiveFrame.KEYFRAME_SECONDS``; the gateway serves it to OBS as
+  ``/widget/painter``;
+* here, next to ``/health``: ``GET /live`` is a page with nothing but the canvas, scaled with hard edges on a
+  transparent background, and ``GET /live/frames`` streams the same frames as server-sent events.
+
+The page's script is the one the gateway's page uses (``ovation_contracts.painter.live_canvas_script``). The
+page is served on ``PAINTER_HTTP_HOST`` (loopback by default); while bound to loopback it answers only
+requests addressed to a loopback name (no DNS rebinding).
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
+
+from ovation_contracts import LiveFrame
+from ovation_contracts.painter import live_canvas_script
 
 from .board import Board, monotonic
 from .render import Animator
@@ -42,41 +49,10 @@ PAGE = """<!doctype html>
 </style>
 </head>
 <body>
-<canvas id="canvas" width="96" height="96" data-key=""></canvas>
+<canvas id="canvas" width="96" height="96" data-key="" data-stream="/live/frames"></canvas>
 <script src="/live/live.js"></script>
 </body>
 </html>
-"""
-
-SCRIPT = """"use strict";
-(function () {
-  const canvas = document.getElementById("canvas");
-  const context = canvas.getContext("2d");
-  function show(frame) {
-    canvas.dataset.key = frame.key || "";
-    if (!frame.key || !frame.rgb) {
-      context.clearRect(0, 0, canvas.width, canvas.height);
-      return;
-    }
-    if (canvas.width !== frame.w || canvas.height !== frame.h) {
-      canvas.width = frame.w;
-      canvas.height = frame.h;
-    }
-    const rgb = atob(frame.rgb);
-    const image = context.createImageData(frame.w, frame.h);
-    for (let source = 0, target = 0; source < rgb.length; source += 3, target += 4) {
-      image.data[target] = rgb.charCodeAt(source);
-      image.data[target + 1] = rgb.charCodeAt(source + 1);
-      image.data[target + 2] = rgb.charCodeAt(source + 2);
-      image.data[target + 3] = 255;
-    }
-    context.putImageData(image, 0, 0);
-    canvas.dataset.frames = String(Number(canvas.dataset.frames || "0") + 1);
-  }
-  // EventSource reconnects by itself when the painter restarts
-  const events = new EventSource("/live/frames");
-  events.addEventListener("frame", (event) => show(JSON.parse(event.data)));
-})();
 """
 
 
@@ -96,7 +72,9 @@ def live_router(
     @router.get("/live/live.js", summary="The live canvas's script")
     async def script(request: Request) -> Response:
         check_host(request)
-        return Response(SCRIPT, media_type="text/javascript", headers={"Cache-Control": "no-store"})
+        return Response(
+            live_canvas_script(), media_type="text/javascript", headers={"Cache-Control": "no-store"}
+        )
 
     @router.get("/live/frames", summary="The canvas as server-sent events, one 'frame' event per change")
     async def frames(request: Request) -> StreamingResponse:
@@ -110,59 +88,120 @@ def live_router(
     return router
 
 
+class FrameMaker:
+    """Frames of the board's picture, animated as the window animates it (one maker per viewer)."""
+
+    def __init__(self, board: Board) -> None:
+        self.board = board
+        self.frame = LiveFrame()
+        """The last frame made."""
+        self._key: str | None = ""  # "" until the first frame, so a viewer always gets one at once
+        self._animator: Animator | None = None
+        self._broken = False
+        self._shown_ms = -1.0
+
+    def advance(self, now: float) -> LiveFrame | None:
+        """The frame at ``now`` (``time.monotonic()``) when it differs from the last one, else None."""
+        showing = self.board.view.showing
+        if showing is None:
+            if self._key is None:
+                return None
+            self._key, self._animator = None, None
+            return self._made(LiveFrame())
+        frame: LiveFrame | None = None
+        if showing.key != self._key:
+            self._key, self._shown_ms, self._broken = showing.key, -1.0, False
+            try:
+                self._animator = Animator(showing.timeline)
+            except Exception as exc:
+                self._broken, self._animator = True, None
+                frame = self._failed(showing.key, exc)
+        elapsed = min(showing.elapsed_ms(now), float(showing.timeline.duration_ms))
+        if self._animator is not None and not self._broken and elapsed != self._shown_ms:
+            try:
+                canvas = self._animator.advance_to(elapsed)
+            except Exception as exc:  # a bad picture ends its animation here, never the stream
+                self._broken = True
+                return self._made(self._failed(showing.key, exc))
+            self._shown_ms = elapsed
+            pixels = base64.b64encode(canvas.rgb).decode("ascii")
+            if pixels != self.frame.rgb or showing.key != self.frame.key:
+                frame = LiveFrame(key=showing.key, w=canvas.width, h=canvas.height, rgb=pixels)
+        return self._made(frame) if frame is not None else None
+
+    def _made(self, frame: LiveFrame) -> LiveFrame:
+        self.frame = frame
+        return frame
+
+    @staticmethod
+    def _failed(key: str, exc: Exception) -> LiveFrame:
+        return LiveFrame(key=key, error=f"{type(exc).__name__}: {exc}"[:500])
+
+
 async def frame_events(
     board: Board, fps: int, closing: asyncio.Event, disconnected: Callable[[], Awaitable[bool]]
 ) -> AsyncIterator[bytes]:
     """``frame`` events for one viewer: the picture whenever it changes, an empty frame when nothing shows."""
-    key: str | None = ""  # "" until the first event, so a viewer always gets one at once
-    animator: Animator | None = None
-    broken = False
-    shown_ms = -1.0
+    maker = FrameMaker(board)
     last_sent = monotonic()
     yield b"retry: 2000\n\n"
     while not closing.is_set():
         if await disconnected():
             return
-        showing = board.view.showing
         now = monotonic()
-        event: dict[str, object] | None = None
-        if showing is None:
-            if key is not None:
-                key, animator, event = None, None, {"key": None}
-        else:
-            if showing.key != key:
-                key, shown_ms, broken = showing.key, -1.0, False
-                try:
-                    animator = Animator(showing.timeline)
-                except Exception as exc:
-                    broken, animator = True, None
-                    event = {"key": key, "error": f"{type(exc).__name__}: {exc}"}
-            elapsed = min(showing.elapsed_ms(now), float(showing.timeline.duration_ms))
-            if animator is not None and not broken and elapsed != shown_ms:
-                try:
-                    canvas = animator.advance_to(elapsed)
-                except Exception as exc:  # a bad picture ends its animation here, never the stream
-                    broken = True
-                    event = {"key": key, "error": f"{type(exc).__name__}: {exc}"}
-                else:
-                    shown_ms = elapsed
-                    event = {
-                        "key": key,
-                        "w": canvas.width,
-                        "h": canvas.height,
-                        "rgb": base64.b64encode(bytes(canvas.rgb)).decode("ascii"),
-                    }
-        if event is not None:
-            yield f"event: frame\ndata: {json.dumps(event)}\n\n".encode()
+        frame = maker.advance(now)
+        if frame is not None:
+            yield f"event: frame\ndata: {frame.model_dump_json()}\n\n".encode()
             last_sent = now
         elif now - last_sent >= HEARTBEAT_SECONDS:
             yield b": still here\n\n"
             last_sent = now
-        try:
-            async with asyncio.timeout(1 / fps):
-                await closing.wait()
-        except TimeoutError:
-            pass
+        await _pause(closing, 1 / fps)
+
+
+SendFrame = Callable[[LiveFrame], Awaitable[bool]]
+"""Publish one frame; False when it could not go out (NATS is away): it is not worth a retry."""
+
+
+async def publish_frames(
+    board: Board,
+    send: SendFrame,
+    *,
+    fps: int,
+    closing: asyncio.Event | None = None,
+    keyframe_seconds: float = LiveFrame.KEYFRAME_SECONDS,
+) -> None:
+    """Publish the board's picture until ``closing`` is set (or the task is cancelled): each change (at most
+    ``fps`` a second), an empty frame when nothing is on stage, and the current frame again every
+    ``keyframe_seconds`` or as soon as a frame could not be sent, so a viewer that came late (or missed some)
+    has the right picture soon."""
+    closing = closing or asyncio.Event()
+    maker = FrameMaker(board)
+    sent_at = float("-inf")
+    missed = False
+    while not closing.is_set():
+        now = monotonic()
+        frame = maker.advance(now)
+        if frame is not None or missed or now - sent_at >= keyframe_seconds:
+            try:
+                delivered = await send(maker.frame)
+            except Exception as exc:
+                if not missed:  # once per outage, not once per frame
+                    log.warning("could not publish a live frame, sending the current one again next: %r", exc)
+                delivered = False
+            missed = not delivered
+            if delivered:
+                sent_at = now
+        await _pause(closing, 1 / fps)
+
+
+async def _pause(closing: asyncio.Event, seconds: float) -> None:
+    """Sleep ``seconds``, or less when ``closing`` is set meanwhile."""
+    try:
+        async with asyncio.timeout(seconds):
+            await closing.wait()
+    except TimeoutError:
+        pass
 
 
 def _host_check(bound_host: str) -> Callable[[Request], None]:
