@@ -1,5 +1,9 @@
 """Voice benchmark: how long an interrupt takes to become a clip ready to play, beyond Boson's own time, and how
-many clips the show has made ahead of playback at steady state.
+many clips the show has made ahead of playback at steady state and under a flood of interrupts.
+
+Interrupts share the look-ahead bound with the script: one arriving while the bound is taken is made when the clip on
+stage ends (``interrupt_wait_for_room``), then it takes Boson's latency plus the show's overhead
+(``interrupt_to_ready_overhead``, counted from the start of its making) and plays at that boundary.
 
 Prints one JSON object. The show runs in this process (``voice.show.Show`` with the real studio, writer, speech
 normalisation and the local artifact store) against the fake Boson over loopback with a fixed latency; the widget
@@ -35,6 +39,7 @@ from ovation_artifacts import LocalArtifactStore
 from ovation_contracts import (
     Decision,
     EventKind,
+    JobState,
     JobStatus,
     Money,
     PlaybackAck,
@@ -52,6 +57,7 @@ BOSON_LATENCY = float(os.environ.get("BENCH_BOSON_LATENCY", "0.1"))
 PLAY_MS = int(os.environ.get("BENCH_PLAY_MS", "60"))
 LOOKAHEAD = int(os.environ.get("BENCH_LOOKAHEAD", "2"))
 STEADY_SECONDS = float(os.environ.get("BENCH_STEADY_SECONDS", "3"))
+FLOOD = int(os.environ.get("BENCH_FLOOD", "30"))
 KEY = "bai-bench"
 
 
@@ -61,6 +67,8 @@ class Widget:
     def __init__(self) -> None:
         self.show: Show | None = None
         self.cues: list[tuple[float, StageCue]] = []
+        self.making: dict[str, float] = {}
+        """When the show began making each job's clip (its first "generating" status)."""
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def cue(self, cue: StageCue) -> None:
@@ -80,7 +88,8 @@ class Widget:
         )
 
     async def status(self, status: JobStatus, event_id: str) -> None:
-        pass
+        if status.state is JobState.GENERATING:
+            self.making.setdefault(status.job_id, time.perf_counter())
 
     async def report(self, job: VoiceJob, reason: str) -> None:
         pass
@@ -152,6 +161,7 @@ async def run(workdir: Path) -> dict[str, object]:
         boson_requests_steady = len(fake.spoken())
 
         # Interrupts, one at a time, each arriving when the show has its look-ahead made (the producer is idle).
+        to_room: list[float] = []
         to_ready: list[float] = []
         to_cue: list[float] = []
         for number in range(INTERRUPTS):
@@ -162,11 +172,22 @@ async def run(workdir: Path) -> dict[str, object]:
             await show.accept(job)
             while not show.is_ready(job.job_id) and not widget.has(job):  # noqa: ASYNC110 - as above
                 await asyncio.sleep(0.0005)
-            to_ready.append(time.perf_counter() - arrived - BOSON_LATENCY)
+            making = widget.making[job.job_id]
+            to_room.append(making - arrived)
+            to_ready.append(time.perf_counter() - making - BOSON_LATENCY)
             while not widget.has(job):  # noqa: ASYNC110 - as above
                 await asyncio.sleep(0.001)
             cued = next(t for t, c in widget.cues if c.donation_id == job.donation_id)
             to_cue.append(cued - arrived)
+
+        # A flood: FLOOD superchats at once; clips made and not yet played never exceed the look-ahead.
+        flood = [superchat(1000 + number) for number in range(FLOOD)]
+        for job in flood:
+            await show.accept(job)
+        flood_samples: list[int] = []
+        while not all(widget.has(job) for job in flood):
+            flood_samples.append(show.made_ahead())
+            await asyncio.sleep(0.005)
 
         runner.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -182,6 +203,8 @@ async def run(workdir: Path) -> dict[str, object]:
         "python": platform.python_version(),
         "boson_latency_ms": BOSON_LATENCY * 1000,
         "interrupts": INTERRUPTS,
+        "interrupt_wait_for_room_ms_p50": ms(to_room, 0.5),
+        "interrupt_wait_for_room_ms_p95": ms(to_room, 0.95),
         "interrupt_to_ready_overhead_ms_p50": ms(to_ready, 0.5),
         "interrupt_to_ready_overhead_ms_p95": ms(to_ready, 0.95),
         "interrupt_to_cue_ms_p50": ms(to_cue, 0.5),
@@ -190,6 +213,8 @@ async def run(workdir: Path) -> dict[str, object]:
         "lookahead": LOOKAHEAD,
         "clips_ahead_steady_max": max(samples),
         "clips_ahead_steady_mean": round(statistics.fmean(samples), 2),
+        "flood_interrupts": FLOOD,
+        "clips_ahead_flood_max": max(flood_samples),
         "clips_played_steady": sum(
             1 for t, c in widget.cues if t - started < STEADY_SECONDS and not c.amount
         ),

@@ -3,7 +3,8 @@ Boson over loopback, and this test as the widget (it reads the stage cues and re
 
 A superchat posted during the show is spoken at the next clip boundary and the script then continues where it
 stopped; a message the gatekeeper blocks is never spoken; a downgraded job gets a thank-you without its text; no
-clip is cued twice; and a voice service killed mid-show resumes after a restart without losing or repeating a clip.
+clip is cued twice; a voice service killed mid-show resumes after a restart without losing or repeating a clip; and
+of two voice services side by side only the lease holder runs the show, the other taking over when it is killed.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import pytest
 from faststream.nats import NatsBroker
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from voice.handlers import gatekeeper_moderation
+from voice.lease import TTL
 from voice.show import ModerationUnavailable
 
 from ovation_bus import ensure_buckets, ensure_streams
@@ -163,7 +165,7 @@ async def stage(nats_server: NatsServer) -> AsyncIterator[Stage]:
 async def running(*processes: ServiceProcess) -> AsyncIterator[None]:
     # Started together, from threads: this event loop must keep serving the fake Boson meanwhile.
     try:
-        await asyncio.gather(*(asyncio.to_thread(p.start) for p in processes))
+        await asyncio.gather(*(asyncio.to_thread(p.start, timeout=90) for p in processes))
         yield
     finally:
         await asyncio.gather(*(asyncio.to_thread(p.stop) for p in processes))
@@ -182,7 +184,9 @@ def gatekeeper(nats_server: NatsServer, workdir: Path) -> ServiceProcess:
     )
 
 
-def voice(nats_server: NatsServer, workdir: Path, boson: FakeBoson) -> ServiceProcess:
+def voice(
+    nats_server: NatsServer, workdir: Path, boson: FakeBoson, keys: tuple[str, ...] = (KEY_A, KEY_B)
+) -> ServiceProcess:
     return ServiceProcess(
         "voice",
         workdir,
@@ -191,7 +195,7 @@ def voice(nats_server: NatsServer, workdir: Path, boson: FakeBoson) -> ServicePr
             "OVATION_LOG_FORMAT": "text",
             "OVATION_ARTIFACTS_BACKEND": "local",
             "OVATION_ARTIFACTS_DIR": str(workdir / "artifacts"),
-            "VOICE_BOSON_API_KEYS": f"{KEY_A},{KEY_B}",
+            "VOICE_BOSON_API_KEYS": ",".join(keys),
             "VOICE_BOSON_BASE_URL": boson.base_url,
             "VOICE_BOSON_TIMEOUT": "10",
             "VOICE_LLM_PROVIDER": "none",
@@ -290,6 +294,100 @@ async def test_a_voice_service_killed_mid_show_resumes_without_losing_or_repeati
     assert items[3] == waiting.job_id
     assert items[4:] == ["line:0:3", "line:0:4"]
     assert len(stored) == len(set(stored)) == 6
+
+
+def leadership(service: ServiceProcess) -> str:
+    """What the instance's health says of the show's lease: "leader: ...", "standby: ..." or "starting: ..."."""
+    checks: Any = service.health()["checks"]
+    return str(checks["leadership"]["detail"])
+
+
+async def test_of_two_voice_services_one_runs_the_show_and_the_other_takes_over_when_it_is_killed(
+    nats_server: NatsServer, stage: Stage, boson: FakeBoson, tmp_path: Path
+) -> None:
+    # Side by side on one machine and one NATS; each its own Boson key, so the fake tells who made each clip.
+    one = voice(nats_server, tmp_path / "one", boson, keys=(KEY_A,))
+    two = voice(nats_server, tmp_path / "two", boson, keys=(KEY_B,))
+    for service in (one, two):
+        service.env["VOICE_LEASE_POLL"] = "0.5"
+    key = {id(one): KEY_A, id(two): KEY_B}
+    async with running(gatekeeper(nats_server, tmp_path), one, two):
+        for number in (1, 2):
+            await stage.play(await stage.cue(number))
+        roles = {id(s): leadership(s) for s in (one, two)}
+        leader, standby = (one, two) if roles[id(one)].startswith("leader") else (two, one)
+        third = await stage.cue(3)
+        # Jobs reach either instance (one durable consumer): the standby takes its share into the show state.
+        superchat = make_job(1, kind=EventKind.SUPERCHAT, donor="Olga", amount="900", message="Hi from Riga")
+        gift = make_job(2, kind=EventKind.GIFT, donor="Ivan", amount="50", message=None)
+        for job in (superchat, gift):
+            await stage.send(job)
+        await stage.play(third)
+        for number in (4, 5):
+            await stage.play(await stage.cue(number))
+        on_stage = await stage.cue(6)
+        await asyncio.sleep(1.0)  # what the standby would make meanwhile, were it running a show too
+        speakers_before = {r.key for r in boson.requests if r.kind == "speech"}
+
+        assert leader.process is not None
+        await asyncio.to_thread(leader.stop, signal.SIGKILL)
+        killed = time.monotonic()
+        await stage.play(on_stage)  # the widget finishes the clip while no instance runs the show
+        seventh = await stage.cue(7)
+        took_over = time.monotonic() - killed
+        await stage.play(seventh)
+        await stage.play(await stage.cue(8))
+        await stage.cue(9)
+        clips = await stage.clips()
+        stored = await stage.stored_cues()
+        after = leadership(standby)
+        speakers_after = {r.key for r in boson.requests if r.kind == "speech"} - speakers_before
+
+    assert roles[id(leader)].startswith("leader: this instance")
+    assert roles[id(standby)].startswith("standby: ") and "runs the show" in roles[id(standby)]
+    assert speakers_before == {key[id(leader)]}  # only the lease holder made clips
+    assert speakers_after == {key[id(standby)]}  # then the standby, from where the show was
+    assert took_over < 6 + 0.5 + 5  # the lease's TTL, one poll, and time to make a clip (generous)
+    assert after.startswith("leader: this instance")
+    items = [c.item_id for c in reversed(clips)]
+    assert items[3:5] == [superchat.job_id, gift.job_id]
+    script = [i for i in items if i.startswith("line:")]
+    assert script == [f"line:0:{n}" for n in range(len(script))] and len(script) == 7  # in order, none lost
+    assert len(stored) == len(set(stored)) == len(stage.cues) == 9  # no clip cued twice
+
+
+async def test_after_a_nats_outage_longer_than_the_lease_the_show_goes_on_where_it_was(
+    nats_server: NatsServer, stage: Stage, boson: FakeBoson, tmp_path: Path
+) -> None:
+    service = voice(nats_server, tmp_path, boson)
+    async with running(gatekeeper(nats_server, tmp_path), service):
+        for number in (1, 2):
+            await stage.play(await stage.cue(number))
+        on_stage = await stage.cue(3)
+        before = leadership(service)
+        await asyncio.to_thread(nats_server.stop)
+        await asyncio.sleep(TTL + 2)  # the holder cannot renew: it stands down before its lease may lapse
+        during = leadership(service)
+        await asyncio.to_thread(nats_server.start)
+        await stage.wait(lambda: bool(stage.nc.is_connected), "the widget back on NATS")
+        deadline = time.monotonic() + 20
+        while True:  # the widget reports the end of the clip once its publish goes through
+            try:
+                await stage.play(on_stage)
+                break
+            except (nats.errors.Error, TimeoutError):
+                assert time.monotonic() < deadline, "the widget could not report playback after the outage"
+                await asyncio.sleep(0.5)
+        fourth = await stage.cue(4)
+        await stage.play(fourth)
+        await stage.cue(5)
+        clips = await stage.clips()
+        stored = await stage.stored_cues()
+        after = leadership(service)
+
+    assert before.startswith("leader:") and during.startswith("standby:") and after.startswith("leader:")
+    assert [c.item_id for c in reversed(clips)] == [f"line:0:{n}" for n in range(5)]  # none lost, none twice
+    assert len(stored) == len(set(stored)) == 5
 
 
 async def test_without_a_gatekeeper_moderation_fails_closed_at_once(nats_server: NatsServer) -> None:

@@ -9,12 +9,13 @@ from decimal import Decimal
 
 import pytest
 from voice.offline import Espeak
-from voice.personas import PersonaBook
+from voice.personas import PersonaBook, Voice
 from voice.show import interrupt_order
 from voice.state import MemoryShowStore, PendingInterrupt
+from voice.studio import Recording
 from voice.writer import Writer
 
-from ovation_contracts import EventKind, JobState, PlaybackState, StageCue, VoiceSettings
+from ovation_contracts import EventKind, JobState, PlaybackState, StageCue, VoiceJob, VoiceSettings
 from tests.fakes.boson import FakeBoson
 
 from .conftest import FakeModeration, Rig, RigFactory, make_job
@@ -88,6 +89,61 @@ async def test_audio_is_made_at_most_lookahead_clips_ahead_of_playback(
     await rig.until(lambda: len(fake.spoken()) == 4, what="one more clip made")
     await asyncio.sleep(0.2)
     assert len(fake.spoken()) == 4
+
+
+@pytest.mark.parametrize("lookahead", [1, 2, 3])
+async def test_a_flood_of_interrupts_never_makes_more_than_lookahead_clips_ahead_of_playback(
+    make_rig: RigFactory, fake: FakeBoson, personas: PersonaBook, lookahead: int
+) -> None:
+    fake.seconds_per_char = 0.0005  # short clips: this test makes forty of them
+    rig = make_rig(lookahead=lookahead, cue_window=1)
+    made: list[str] = []
+    played: list[StageCue] = []
+    worst = 0
+    record = rig.studio.record
+
+    async def counted(text: str, voice: Voice) -> Recording:
+        nonlocal worst
+        recording = await record(text, voice)
+        made.append(text)
+        worst = max(worst, len(made) - len(played))  # made and not yet played, right after each clip is made
+        return recording
+
+    rig.studio.record = counted  # type: ignore[method-assign]
+    rig.start()
+    await rig.cues(1)
+    await rig.until(lambda: len(made) == lookahead, what="the look-ahead made")
+
+    def superchat(number: int) -> VoiceJob:
+        # Each outranks every one before it: each would be "the best waiting interrupt" when it arrives.
+        return make_job(number, kind=EventKind.SUPERCHAT, donor=f"Donor{number}", amount=str(100 + number))
+
+    flood = [superchat(n) for n in range(30)]
+    for job in flood[:20]:
+        await rig.show.accept(job)
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.5)  # time enough to make all twenty, were it allowed
+    assert len(made) == lookahead and len(fake.spoken()) == lookahead  # nothing played: nothing more made
+    assert rig.show.made_ahead() == lookahead
+
+    while len(played) < 32:  # the widget plays everything; ten more superchats arrive in the middle
+        cue = next(c for c in await rig.cues(len(played) + 1) if c.cue_id not in {p.cue_id for p in played})
+        played.append(cue)
+        await rig.ended(cue)
+        if len(played) == 5:
+            for job in flood[20:]:
+                await rig.show.accept(job)
+        assert rig.show.made_ahead() <= lookahead
+    assert worst <= lookahead
+
+    spoken = [c.donation_id for c in played]
+    assert all(spoken.count(job.donation_id) == 1 for job in flood)  # every one spoken, once
+    first_twenty = [c.donation_id for c in played if c.donation_id in {j.donation_id for j in flood[:20]}]
+    assert first_twenty[:4] == [j.donation_id for j in reversed(flood[16:20])]  # best first
+    script = [c.message for c in played if c.donation_id.startswith("voice-show:")]
+    assert (
+        script == [_spoken(t) for t in script_texts(personas, "nova")][: len(script)]
+    )  # in order, none twice
 
 
 async def test_interrupts_play_at_the_next_boundary_by_priority_and_the_script_resumes(
@@ -180,6 +236,7 @@ async def test_a_failing_interrupt_is_retried_a_bounded_number_of_times_then_rep
     fake.outage = 503  # Boson fails, and there is no offline voice: nothing can speak
     job = make_job(kind=EventKind.SUPERCHAT)
     await rig.show.accept(job)
+    await play(rig, 1)  # the look-ahead was full: the end of the clip on stage makes room for the superchat
     await rig.until(lambda: bool(rig.outbox.reports), what="the job reported")
     await asyncio.sleep(0.3)
 

@@ -1,5 +1,5 @@
 """The voice service's composition root: personas, Boson (speech and LLM) or Ollama, the offline voice, the
-artifact store, the show and its state in KV, consumers, controls, health."""
+artifact store, the show and its state in KV, the lease that lets one instance run it, consumers, controls, health."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from . import handlers
 from .boson import BosonSpeech, SpeechOptions
 from .config import VoiceServiceSettings
 from .keys import KeyPool
+from .lease import KvLease, Leadership
 from .llm import ChatLlm
 from .offline import INSTALL_HINT, Espeak
 from .openai_api import ChatCompletions
@@ -105,7 +106,15 @@ def create_app(
         playback=Consumer(bus.STAGE_PLAYBACK, bus.durable(SERVICE, "playback")),
     )
     handlers.register_controls(broker, show)
-    runtime.background("voice-show")(show.run)
+    # Every instance follows the show and takes jobs into it; the holder of the lease runs it.
+    leadership = Leadership(
+        KvLease(lambda: key_value(broker, bus.KV_LEASES)), runtime.health.instance, poll=settings.lease_poll
+    )
+    runtime.background("voice-show-state")(show.follow)
+
+    @runtime.background("voice-show")
+    async def run_the_show_when_leading() -> None:
+        await leadership.run(show.perform)
 
     add_checks(
         runtime,
@@ -117,6 +126,7 @@ def create_app(
         personas=personas,
         show=show,
     )
+    runtime.health.add_check("leadership", leadership.health)
     log.info(
         "voice service: %s, LLM %s, personas %s",
         f"Boson {settings.boson_tts_model} with {len(keys)} key(s)" if speech else "offline voice only",
@@ -125,6 +135,7 @@ def create_app(
     )
     app = runtime.http_app(title="Ovation voice")
     app.state.show = show
+    app.state.leadership = leadership
     return app
 
 

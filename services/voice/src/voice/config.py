@@ -75,6 +75,12 @@ class VoiceServiceSettings(BaseSettings):
     line_max_chars: int = Field(default=300, ge=40, le=2000, description="Longest spoken line")
     continuation_lines: int = Field(default=6, ge=1, le=50, description="Lines the LLM writes per segment")
     max_interrupts: int = Field(default=200, ge=1, le=5000, description="Interrupts waiting, at most")
+    lease_poll: float = Field(
+        default=1.0,
+        gt=0,
+        le=60,
+        description="Seconds between a standby instance's tries to take the show over once its lease lapses",
+    )
     moderation_timeout: float = Field(
         default=3.0, gt=0, le=60, description="Seconds to wait for the gatekeeper"
     )

@@ -2,18 +2,24 @@
 
 Two loops share the show state:
 
-- the *producer* makes clips: first the replies to the best ``lookahead`` waiting interrupts, then the next script
-  lines, but only while fewer than ``lookahead`` clips are made and not yet played (clips on stage plus script
-  clips ready), so audio is made a little ahead and the programme never races ahead of playback; when the upcoming
-  lines run short it adds the next segment (LLM continuation when configured, else the host's script again);
+- the *producer* makes clips, one at a time, only while fewer than ``lookahead`` clips are made and not yet played
+  (clips on stage, plus interrupt replies and script lines ready): the best waiting interrupt first, else the next
+  script line. Interrupts and script share that one bound, so audio is made a little ahead and a flood of superchats
+  never makes more; when the upcoming lines run short it adds the next segment (LLM continuation when configured,
+  else the host's script again);
 - the *cuer* hands clips to the widget (a ``StageCue``) whenever fewer than ``cue_window`` are on stage: a waiting
   interrupt first (superchat > gift > donation > chat, then priority, then amount, then arrival), else the next
-  script line. An interrupt still being made holds the script for at most ``interrupt_wait`` seconds. So an
-  interrupt plays at the next clip boundary and the script resumes exactly where it stopped.
+  script line. An interrupt still being made (or that the bound lets be made) holds the script for at most
+  ``interrupt_wait`` seconds. So an interrupt plays at the next clip boundary and the script resumes exactly where
+  it stopped.
 
 Playback acknowledgements free the stage. Every step is written to the show state (KV) before its cue is
-published; at start-up the clips on stage are cued again (same cue id: the stream and the widget drop the
-duplicate), so a restart neither loses nor repeats a clip.
+published; when an instance takes the show the clips on stage are cued again (same cue id: the stream and the widget
+drop the duplicate), so a restart or a take-over neither loses nor repeats a clip.
+
+Only one instance runs the loops (``perform``, under the lease of ``lease.py``); every instance takes jobs, playback
+reports and controls into the state and follows it (``follow``). Each take-over writes its term into the state, and
+every step of the loops is a compare-and-set that requires that term: a stale leader cannot take a step.
 
 Every spoken line is normalised and then moderated by the gatekeeper; when the gatekeeper does not answer the show
 fails closed and speaks a safe line of its own instead. A failing interrupt is retried ``interrupt_attempts``
@@ -55,6 +61,7 @@ from ovation_contracts import (
     utc_now,
 )
 
+from .lease import Term
 from .personas import PersonaBook, ScriptLine, Voice
 from .speech import normalise
 from .state import Conflict, LineSource, OnStage, PendingInterrupt, ShowState, ShowStore, UpcomingLine
@@ -77,6 +84,10 @@ T = TypeVar("T")
 
 class ModerationUnavailable(Exception):
     """The gatekeeper did not answer a moderation request."""
+
+
+class ShowTakenOver(Exception):
+    """Another instance took the show over: this one must not take another step."""
 
 
 class Outbox(Protocol):
@@ -174,47 +185,105 @@ class Show:
         self._retry_at: dict[str, float] = {}
         self._line_failures: dict[str, int] = {}
         self._held_since: dict[str, float] = {}
-        self._started_at: dict[str, float] = {}
+        self._term: Term | None = None
+        self._taken_over = asyncio.Event()
+        self._making: str | None = None
         self._settings: VoiceSettings | None = None
         self._settings_read = float("-inf")
 
     # Start-up ----------------------------------------------------------------------------------------------------
     async def load(self) -> None:
-        """Read the stored show (or start a new one) and cue again what was on stage when it stopped."""
+        """Read the stored show, or start a new one (of two instances starting at once, one creates it)."""
         state, revision = await self.store.load()
         if state is None:
-            self.state, self.revision = ShowState(show_id=uuid.uuid4().hex[:12]), None
-            self.revision = await self.store.save(self.state, None)
-            log.info("a new show begins (%s)", self.state.show_id)
-        else:
-            self.state, self.revision = state, revision
-            log.info(
-                "the show resumes: %d clips cued so far, %d on stage, %d interrupts waiting, %d lines upcoming",
-                state.seq,
-                len(state.on_stage),
-                len(state.interrupts),
-                len(state.upcoming),
-            )
-        for staged in self.state.on_stage:
-            await self.outbox.cue(staged.cue)
+            fresh = ShowState(show_id=uuid.uuid4().hex[:12])
+            try:
+                revision = await self.store.save(fresh, revision)
+            except Conflict:
+                state, revision = await self.store.load()
+                if state is None:
+                    raise
+            else:
+                state = fresh
+                log.info("a new show begins (%s)", fresh.show_id)
+        self.state, self.revision = state, revision
+        log.info(
+            "the show is at clip %d: %d on stage, %d interrupts waiting, %d lines upcoming",
+            state.seq,
+            len(state.on_stage),
+            len(state.interrupts),
+            len(state.upcoming),
+        )
         self.loaded.set()
         self._wake()
 
-    async def run(self) -> None:
-        """The show, for as long as the service runs."""
+    async def follow(self) -> None:
+        """Keep this instance's view of the show current, whoever changes it (every instance, for its lifetime)."""
         if not self.loaded.is_set():
             await self.load()
-            await self._await_moderation()
-        producer = asyncio.create_task(self._produce_forever(), name="voice-producer")
-        cuer = asyncio.create_task(self._cue_forever(), name="voice-cuer")
+        while True:
+            try:
+                async for state, revision in self.store.changes():
+                    async with self._lock:
+                        newer = self.revision is None or revision > self.revision
+                        if newer:
+                            self._adopt(state, revision)
+                    if newer:
+                        self._wake()
+            except Exception as exc:
+                log.warning("lost sight of the show state (%r); watching it again in 1 s", exc)
+                await asyncio.sleep(1.0)
+
+    async def perform(self, term: Term) -> None:
+        """Run the show under ``term``: make clips and cue them until cancelled, or until another instance takes
+        the show over (then it returns)."""
+        await self.loaded.wait()
+        self._ready_lines.clear()  # anything made in an earlier term may be stale
+        self._ready_interrupts.clear()
+        self._retry_at.clear()
+        self._held_since.clear()
+
+        def take(state: ShowState) -> list[OnStage]:
+            state.leader, state.term = term.holder, term.revision
+            return list(state.on_stage)
+
         try:
-            done, _ = await asyncio.wait({producer, cuer}, return_when=asyncio.FIRST_EXCEPTION)
-            for task in done:
-                task.result()
+            on_stage = await self._mutate(take)
+            self._term = term
+            self._taken_over.clear()
+            for staged in on_stage:
+                await self.outbox.cue(staged.cue)
+            log.info("the show goes on under %s (term %d)", term.holder, term.revision)
+            await self._await_moderation()
+            tasks = [
+                asyncio.create_task(self._produce_forever(), name="voice-producer"),
+                asyncio.create_task(self._cue_forever(), name="voice-cuer"),
+                asyncio.create_task(self._taken_over.wait(), name="voice-fence"),
+            ]
+            try:
+                done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    task.result()
+                self._check_term(self.state)  # seen taken over in a state another instance stored
+            finally:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+        except ShowTakenOver as exc:
+            log.warning("%s; this instance stops running it", exc)
         finally:
-            for task in (producer, cuer):
-                task.cancel()
-            await asyncio.gather(producer, cuer, return_exceptions=True)
+            self._term = None
+
+    async def run(self) -> None:
+        """The whole show in one process without a lease (tests, the benchmark): follow the state and lead it."""
+        if not self.loaded.is_set():
+            await self.load()
+        follower = asyncio.create_task(self.follow(), name="voice-follow")
+        try:
+            await self.perform(Term(f"solo-{uuid.uuid4().hex[:8]}", 0))
+        finally:
+            follower.cancel()
+            await asyncio.gather(follower, return_exceptions=True)
 
     async def _await_moderation(self) -> None:
         """Give the gatekeeper a little time to come up (services start together) before the first line, so the
@@ -267,7 +336,17 @@ class Show:
             return
         await self.loaded.wait()
         if ack.state is PlaybackState.STARTED:
-            self._started_at.setdefault(ack.cue_id, self.monotonic())
+
+            def start(state: ShowState) -> None:
+                state.on_stage = [
+                    s.model_copy(update={"started_at": self.clock()})
+                    if s.clip.clip_id == ack.cue_id and s.started_at is None
+                    else s
+                    for s in state.on_stage
+                ]
+
+            if any(s.clip.clip_id == ack.cue_id and s.started_at is None for s in self.state.on_stage):
+                await self._mutate(start)
             return
 
         def change(state: ShowState) -> bool:
@@ -280,7 +359,6 @@ class Show:
             return len(state.on_stage) != before
 
         if await self._mutate(change):
-            self._started_at.pop(ack.cue_id, None)
             if ack.state is PlaybackState.FAILED:
                 log.warning("the widget could not play %s: %s", ack.cue_id, ack.reason or "no reason given")
             self._wake()
@@ -343,9 +421,10 @@ class Show:
         return ControlReply(ok=True, message=f"Removed {item_id}.")
 
     def made_ahead(self) -> int:
-        """Clips made and not yet played: on stage, plus ready and waiting for their turn."""
+        """Clips made and not yet played: on stage, plus interrupt replies and script lines ready for their turn."""
         ready_lines = sum(1 for line in self.state.upcoming if line.line_id in self._ready_lines)
-        return len(self.state.on_stage) + ready_lines + len(self._ready_interrupts)
+        ready_interrupts = sum(1 for p in self.state.interrupts if p.job.job_id in self._ready_interrupts)
+        return len(self.state.on_stage) + ready_lines + ready_interrupts
 
     def is_ready(self, item_id: str) -> bool:
         """Whether the clip of a waiting interrupt or an upcoming line is made."""
@@ -399,7 +478,7 @@ class Show:
         if state.interrupts:
             parts.append(f"{len(state.interrupts)} interrupts waiting")
         if state.on_stage:
-            waiting = [s.clip.clip_id for s in state.on_stage if s.clip.clip_id not in self._started_at]
+            waiting = [s.clip.clip_id for s in state.on_stage if s.started_at is None]
             if waiting:
                 parts.append(f"waiting for the widget to play {waiting[0]} (is the OBS widget open?)")
         return Check(ok=True, detail="; ".join(parts)[:500])
@@ -417,24 +496,32 @@ class Show:
 
     async def _produce_once(self) -> bool:
         """Make one clip, or add a segment to the programme; False when there is nothing to do yet."""
-        now = self.monotonic()
-        # The best few interrupts are made ahead, like the script: a raid does not make hundreds of clips at once.
-        for pending in sorted(self.state.interrupts, key=interrupt_order)[: self.options.lookahead]:
-            job_id = pending.job.job_id
-            if job_id not in self._ready_interrupts and self._retry_at.get(job_id, 0.0) <= now:
-                await self._produce_interrupt(pending)
-                return True
-        window = self.options.lookahead - len(self.state.on_stage)
-        for line in self.state.upcoming[: max(0, window)]:
-            if line.line_id not in self._ready_lines:
+        if self.made_ahead() < self.options.lookahead:
+            now = self.monotonic()
+            # Interrupts first, best first; they share the bound with the script, so a raid waits its turn.
+            for pending in sorted(self.state.interrupts, key=interrupt_order):
+                job_id = pending.job.job_id
+                if job_id not in self._ready_interrupts and self._retry_at.get(job_id, 0.0) <= now:
+                    await self._making_of(job_id, self._produce_interrupt(pending))
+                    return True
+            for line in self.state.upcoming:
+                if line.line_id in self._ready_lines:
+                    continue
                 if self._retry_at.get(line.line_id, 0.0) > now:
-                    return False
-                await self._produce_line(line)
+                    break  # lines are made in order: the one after it waits too
+                await self._making_of(line.line_id, self._produce_line(line))
                 return True
         if len(self.state.upcoming) <= self.options.lookahead:
             await self._extend_programme()
             return True
         return False
+
+    async def _making_of(self, item_id: str, making: Awaitable[None]) -> None:
+        self._making = item_id
+        try:
+            await making
+        finally:
+            self._making = None
 
     async def _produce_interrupt(self, pending: PendingInterrupt) -> None:
         job = pending.job
@@ -450,7 +537,7 @@ class Show:
             current.attempts += 1
             return current.attempts
 
-        attempt = await self._mutate(count_attempt)
+        attempt = await self._mutate(count_attempt, fenced=True)
         if attempt is None:
             return
         await self._status(
@@ -483,7 +570,7 @@ class Show:
             if current is not None:
                 current.last_error = problem[:500]
 
-        await self._mutate(note)
+        await self._mutate(note, fenced=True)
         if attempt >= limit:
             await self._give_up(job, problem)
         else:
@@ -532,7 +619,7 @@ class Show:
             self._line_failures[line.line_id] = failures
             if failures >= self.options.line_attempts:
                 log.error("script line %s dropped after %d failures: %s", line.line_id, failures, exc)
-                await self._mutate(lambda state: _drop_line(state, line.line_id))
+                await self._mutate(lambda state: _drop_line(state, line.line_id), fenced=True)
                 self._forget(line.line_id)
             else:
                 self._retry_at[line.line_id] = self.monotonic() + self.options.retry_delay * 2 ** (
@@ -577,7 +664,7 @@ class Show:
                 for i, line in enumerate(lines)
             )
 
-        await self._mutate(change)
+        await self._mutate(change, fenced=True)
         log.info("the programme goes on with %d %s lines hosted by %s", len(lines), source, host.id)
 
     # The cuer ---------------------------------------------------------------------------------------------------
@@ -602,6 +689,8 @@ class Show:
             if prepared is not None:
                 await self._cue_interrupt(pending, prepared)
                 return True
+            if not self._can_be_made_soon(job_id):
+                continue  # the bound is taken by clips ready here and nothing on stage will free it: go on
             held = self._held_since.setdefault(job_id, now)
             if now - held < self.options.interrupt_wait:
                 return False  # hold the script for it: it plays at this boundary when ready
@@ -613,6 +702,12 @@ class Show:
                 return True
         return False
 
+    def _can_be_made_soon(self, item_id: str) -> bool:
+        """Being made, or the bound lets it be made now, or a clip on stage will make room when it ends."""
+        return (
+            self._making == item_id or self.made_ahead() < self.options.lookahead or bool(self.state.on_stage)
+        )
+
     async def _cue_line(self, line: UpcomingLine, prepared: Prepared) -> None:
         def change(state: ShowState) -> OnStage | None:
             if not state.upcoming or state.upcoming[0].line_id != line.line_id:
@@ -622,7 +717,7 @@ class Show:
                 state, prepared, item_id=line.line_id, kind=VoiceClipKind.SCRIPT, job=None
             )
 
-        staged = await self._mutate(change)
+        staged = await self._mutate(change, fenced=True)
         self._ready_lines.pop(line.line_id, None)
         if staged is not None:
             await self.outbox.cue(staged.cue)
@@ -644,7 +739,7 @@ class Show:
                 job=job,
             )
 
-        staged = await self._mutate(change)
+        staged = await self._mutate(change, fenced=True)
         self._forget(job.job_id)
         if staged is None:
             return
@@ -698,14 +793,8 @@ class Show:
 
     async def _expire_stale_stage(self) -> None:
         """A clip the widget started and never reported finished counts as played after its duration plus grace."""
-        now = self.monotonic()
-        stale = [
-            s.clip.clip_id
-            for s in self.state.on_stage
-            if s.clip.clip_id in self._started_at
-            and now - self._started_at[s.clip.clip_id]
-            > s.clip.duration_ms / 1000 + self.options.playback_grace
-        ]
+        now = self.clock()
+        stale = [s.clip.clip_id for s in self.state.on_stage if s.overdue(now, self.options.playback_grace)]
         for cue_id in stale:
             log.warning("the widget never reported the end of %s; counting it as played", cue_id)
             await self.played(
@@ -715,23 +804,49 @@ class Show:
             )
 
     # Helpers ----------------------------------------------------------------------------------------------------
-    async def _mutate(self, change: Callable[[ShowState], T]) -> T:
-        """Apply ``change`` to a copy of the state and store it (compare-and-set); on a conflict, re-read and redo."""
+    async def _mutate(self, change: Callable[[ShowState], T], *, fenced: bool = False) -> T:
+        """Apply ``change`` to a copy of the state and store it (compare-and-set); on a conflict, re-read and redo.
+
+        ``fenced``: a step of the show itself, taken only while the stored term is this instance's (else
+        ``ShowTakenOver``); inputs (jobs, playback, controls) are taken by any instance.
+        """
         async with self._lock:
             for _ in range(10):
                 candidate = self.state.model_copy(deep=True)
+                if fenced:
+                    self._check_term(candidate)
                 result = change(candidate)
                 try:
                     self.revision = await self.store.save(candidate, self.revision)
                 except Conflict:
                     log.info("the show state changed elsewhere; reading it again")
                     stored, revision = await self.store.load()
-                    if stored is not None:
-                        self.state, self.revision = stored, revision
+                    if stored is not None and revision is not None:
+                        self._adopt(stored, revision)
                     continue
                 self.state = candidate
                 return result
         raise RuntimeError("the show state kept changing elsewhere during 10 attempts to update it")
+
+    def _check_term(self, state: ShowState) -> None:
+        term = self._term
+        if term is None or (state.leader, state.term) != (term.holder, term.revision):
+            raise ShowTakenOver(
+                f"{state.leader or 'another instance'} took the show over (term {state.term})"
+            )
+
+    def _adopt(self, state: ShowState, revision: int) -> None:
+        """Take a state another instance (or an earlier write) stored; forget clips made for what is gone."""
+        self.state, self.revision = state, revision
+        term = self._term
+        if term is not None and (state.leader, state.term) != (term.holder, term.revision):
+            self._taken_over.set()  # stop making clips at once, not at the next step the fence refuses
+        pending = {p.job.job_id for p in state.interrupts}
+        upcoming = {u.line_id for u in state.upcoming}
+        for job_id in [j for j in self._ready_interrupts if j not in pending]:
+            self._forget(job_id)
+        for line_id in [i for i in self._ready_lines if i not in upcoming]:
+            self._forget(line_id)
 
     async def _check(self, text: str) -> Verdict | None:
         try:
@@ -770,7 +885,7 @@ class Show:
             state.finished_jobs = _bounded(state.finished_jobs, job.job_id, FINISHED_JOBS_KEPT)
             return True
 
-        if not await self._mutate(change):
+        if not await self._mutate(change, fenced=True):
             return
         self._forget(job.job_id)
         message = f"gave up after {self.options.interrupt_attempts} attempts: {reason}"[:500]

@@ -2,20 +2,25 @@
 
 The document holds the upcoming script lines (the head is the next to be cued), the interrupts waiting with their
 attempts, the clips handed to the widget and not yet finished, the clips of late (for the clips list), the jobs
-already finished (a redelivered job is not spoken twice) and the last lines spoken (the LLM's context). Audio is not
-in it: clips are artifacts, found again by their cache key.
+already finished (a redelivered job is not spoken twice), the last lines spoken (the LLM's context) and the term of
+the instance that runs the show (its fence, see ``show.py``). Audio is not in it: clips are artifacts, found again by
+their cache key.
 
-Writes are compare-and-set on the KV revision, so two writers never both take the same step.
+Writes are compare-and-set on the KV revision, so two writers never both take the same step. Every voice instance
+writes to it (jobs and playback reports arrive at any of them) and follows it through a KV watch.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
 from typing import Literal, Protocol
 
 from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
-from nats.js.kv import KeyValue
-from pydantic import BaseModel, ConfigDict, Field
+from nats.js.kv import KV_DEL, KV_PURGE, KeyValue
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from ovation_contracts import StageCue, VoiceClip, VoiceJob, bus
 
@@ -49,6 +54,14 @@ class OnStage(BaseModel):
 
     clip: VoiceClip
     cue: StageCue
+    started_at: AwareDatetime | None = None
+    """When the widget reported it started; it counts as played a grace period after its end."""
+
+    def overdue(self, now: datetime, grace: float) -> bool:
+        """Started and not reported finished long after it must have ended."""
+        if self.started_at is None:
+            return False
+        return (now - self.started_at).total_seconds() > self.clip.duration_ms / 1000 + grace
 
 
 class ShowState(BaseModel):
@@ -65,6 +78,9 @@ class ShowState(BaseModel):
     recent: list[VoiceClip] = Field(default_factory=list)
     finished_jobs: list[str] = Field(default_factory=list)
     history: list[str] = Field(default_factory=list)
+    leader: str = ""
+    """The instance that runs the show, and the term (lease revision) it took it at: only its steps are taken."""
+    term: int = 0
 
     def pending(self, job_id: str) -> PendingInterrupt | None:
         return next((p for p in self.interrupts if p.job.job_id == job_id), None)
@@ -83,10 +99,15 @@ class ShowStore(Protocol):
         """Store ``state`` if the stored revision is still ``revision``; the new revision, or ``Conflict``."""
         ...
 
+    def changes(self) -> AsyncIterator[tuple[ShowState, int]]:
+        """The stored state each time it changes, whoever changed it (may repeat one already seen)."""
+        ...
+
 
 class KvShowStore:
-    def __init__(self, bucket: Callable[[], Awaitable[KeyValue]]) -> None:
+    def __init__(self, bucket: Callable[[], Awaitable[KeyValue]], reread_every: float = 5.0) -> None:
         self.bucket = bucket
+        self.reread_every = reread_every
 
     async def load(self) -> tuple[ShowState | None, int | None]:
         kv = await self.bucket()
@@ -113,6 +134,27 @@ class KvShowStore:
                 raise Conflict(str(exc)) from exc
             raise
 
+    async def changes(self) -> AsyncIterator[tuple[ShowState, int]]:
+        """Through a KV watch; read again after ``reread_every`` quiet seconds, should the watch go quiet for good
+        (its consumer lost in a NATS restart)."""
+        kv = await self.bucket()
+        watcher = await kv.watch(KEY)
+        try:
+            while True:
+                try:
+                    entry = await watcher.updates(timeout=self.reread_every)  # type: ignore[no-untyped-call]
+                except TimeoutError:
+                    state, revision = await self.load()
+                    if state is not None and revision is not None:
+                        yield state, revision
+                    continue
+                if entry is None or entry.operation in (KV_DEL, KV_PURGE) or not entry.value:
+                    continue
+                yield ShowState.model_validate_json(entry.value), int(entry.revision)
+        finally:
+            with contextlib.suppress(Exception):
+                await watcher.stop()  # type: ignore[no-untyped-call]
+
 
 class MemoryShowStore:
     """The same in memory (tests, the benchmark); ``saved`` counts the writes."""
@@ -121,6 +163,7 @@ class MemoryShowStore:
         self.data: str | None = None
         self.revision = 0
         self.saved = 0
+        self._followers: list[asyncio.Queue[tuple[str, int]]] = []
 
     async def load(self) -> tuple[ShowState | None, int | None]:
         if self.data is None:
@@ -134,4 +177,16 @@ class MemoryShowStore:
         self.data = state.model_dump_json()
         self.revision += 1
         self.saved += 1
+        for follower in self._followers:
+            follower.put_nowait((self.data, self.revision))
         return self.revision
+
+    async def changes(self) -> AsyncIterator[tuple[ShowState, int]]:
+        queue: asyncio.Queue[tuple[str, int]] = asyncio.Queue()
+        self._followers.append(queue)
+        try:
+            while True:
+                data, revision = await queue.get()
+                yield ShowState.model_validate_json(data), revision
+        finally:
+            self._followers.remove(queue)
