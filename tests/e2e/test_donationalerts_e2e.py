@@ -64,7 +64,7 @@ async def stored_upstream_ids(url: str) -> list[int]:
     if info.state.messages:
         for seq in range(info.state.first_seq, info.state.last_seq + 1):
             message = await js.get_msg(bus.DONATIONS.name, seq)
-            envelope = json.loads(message.data)
+            envelope = json.loads(message.data or b"{}")
             if envelope["payload"]["source"] == "donationalerts":
                 ids.append(int(envelope["payload"]["upstream_id"]))
     await client.drain()
@@ -182,9 +182,23 @@ async def test_oauth_login_connects_and_forged_or_replayed_states_are_refused(
 
 
 async def test_test_donations_chat_and_interrupts_enter_through_the_api(
-    system: tuple[ServiceProcess, ServiceProcess], nats_server: NatsServer
+    system: tuple[ServiceProcess, ServiceProcess], nats_server: NatsServer, tmp_path: Path
 ) -> None:
     _, gateway = system
+    # The real gatekeeper, so an interrupt is followed to its voice job (rates: the bundled table).
+    gatekeeper = ServiceProcess(
+        "gatekeeper",
+        tmp_path,
+        {"OVATION_NATS_URL": nats_server.url, "GATEKEEPER_RATES_URL": "http://127.0.0.1:1/v6/latest/USD"},
+        "GATEKEEPER_HTTP_PORT",
+    ).start()
+    try:
+        await _enter_through_the_api(gateway, nats_server)
+    finally:
+        gatekeeper.stop()
+
+
+async def _enter_through_the_api(gateway: ServiceProcess, nats_server: NatsServer) -> None:
     async with httpx.AsyncClient(timeout=15) as http:
         assert (
             await http.post(f"{gateway.url}/api/v1/donations/test", json={"amount": 500})
@@ -205,24 +219,96 @@ async def test_test_donations_chat_and_interrupts_enter_through_the_api(
             headers=admin(),
             json={"kind": "gift", "persona": "narrator", "message": "a rose for you"},
         )
+        # The AI Live Stream Backend's bodies: no amount, so below every threshold; addressed, so spoken.
+        donated = await http.post(
+            f"{gateway.url}/api/v1/audio/interrupt",
+            headers=admin(),
+            json={"kind": "donation", "persona": "sasha", "message": "Sasha, say hi to my mum"},
+        )
+        chatted = await http.post(
+            f"{gateway.url}/api/v1/interrupt",
+            headers=admin(),
+            json={"kind": "chat", "persona": "nova", "message": "Nova, sing!"},
+        )
+        blocked = await http.post(
+            f"{gateway.url}/api/v1/audio/interrupt",
+            headers=admin(),
+            json={"kind": "chat", "persona": "nova", "message": "I will kill you"},
+        )
         bad = await http.post(f"{gateway.url}/api/v1/donations/test", headers=admin(), json={"amount": -5})
         assert bad.status_code == 422
-    ids = [donation.json()["id"], superchat.json()["id"], interrupt.json()["id"]]
+    for response in (interrupt, donated, chatted, blocked):
+        assert response.status_code == 201, response.text
+    ids = [r.json()["id"] for r in (donation, superchat, interrupt, donated, chatted, blocked)]
     assert ids[0].startswith("api:")
 
     client = await nats.connect(nats_server.url)
+    try:
+        found = {
+            key: (subject, envelope["payload"])
+            for key, (subject, envelope) in (await stream_by_id(client, bus.DONATIONS.name)).items()
+        }
+        subject, payload = found[ids[0]]
+        assert subject == "donations.received.api"
+        assert payload["amount"] == {"amount": "1500.50", "currency": "USD"}
+        assert payload["is_test"] is True
+        assert payload["persona"] is None
+        assert found[ids[1]][0] == "chat.superchat.api"
+        assert found[ids[2]][0] == "chat.gift.api"
+        assert found[ids[2]][1]["persona"] == "narrator"
+        subject, payload = found[ids[3]]
+        assert subject == "donations.received.api"
+        assert (payload["persona"], payload["is_test"]) == ("sasha", False)
+        assert payload["amount"] == {"amount": "1", "currency": "RUB"}, "the documented minimal amount"
+        assert found[ids[4]][0] == "chat.chat.api"
+
+        # Through the gatekeeper: each addressed interrupt is screened with the voice and a voice job for its
+        # persona; the blocked one gets nothing at all.
+        addressed = {ids[2]: "narrator", ids[3]: "sasha", ids[4]: "nova"}
+        deadline = time.monotonic() + 60
+        while True:
+            screened = {
+                e["payload"]["donation_id"]: e["payload"]
+                for s, e in (await stream_by_id(client, bus.EVENTS.name)).values()
+                if s == bus.DONATION_SCREENED
+            }
+            voice = {
+                e["payload"]["donation_id"]: e["payload"]
+                for s, e in (await stream_by_id(client, bus.JOBS.name)).values()
+                if s == bus.JOBS_VOICE
+            }
+            if (
+                set(ids) <= screened.keys() and addressed.keys() <= voice.keys()
+            ) or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.2)
+        assert set(ids) <= screened.keys(), "every event is screened"
+        for event_id, persona in addressed.items():
+            assert "voice" in screened[event_id]["reactions"], screened[event_id]
+            assert screened[event_id]["persona"] == persona
+            assert event_id in voice, f"no voice job for {event_id}"
+            assert voice[event_id]["persona"] == persona
+            assert voice[event_id]["job_id"] == f"{event_id}:voice"
+        assert screened[ids[3]]["reactions"] == ["alert", "voice"], "1 RUB: nothing else"
+        assert screened[ids[4]]["reactions"] == ["voice"], "plain chat: only because it is addressed"
+        assert voice[ids[3]]["message"] == "Sasha, say hi to my mum"
+        assert screened[ids[5]]["verdict"]["decision"] == "block"
+        assert screened[ids[5]]["reactions"] == []
+        await asyncio.sleep(0.5)
+        jobs = await stream_by_id(client, bus.JOBS.name)
+        assert not [e for _, e in jobs.values() if e["payload"]["donation_id"] == ids[5]], "blocked: no job"
+    finally:
+        await client.drain()
+
+
+async def stream_by_id(client: Any, stream: str) -> dict[str, tuple[str, Any]]:
+    """Envelope id -> (subject, envelope) for every message in a stream."""
     js = client.jetstream()
-    found: dict[str, Any] = {}
-    info = await js.stream_info(bus.DONATIONS.name)
-    for seq in range(info.state.first_seq, info.state.last_seq + 1):
-        message = await js.get_msg(bus.DONATIONS.name, seq)
-        envelope = json.loads(message.data)
-        found[envelope["id"]] = (message.subject, envelope["payload"])
-    await client.drain()
-    subject, payload = found[ids[0]]
-    assert subject == "donations.received.api"
-    assert payload["amount"] == {"amount": "1500.50", "currency": "USD"}
-    assert payload["is_test"] is True
-    assert found[ids[1]][0] == "chat.superchat.api"
-    assert found[ids[2]][0] == "chat.gift.api"
-    assert found[ids[2]][1]["persona"] == "narrator"
+    found: dict[str, tuple[str, Any]] = {}
+    info = await js.stream_info(stream)
+    if info.state.messages:
+        for seq in range(info.state.first_seq, info.state.last_seq + 1):
+            message = await js.get_msg(stream, seq)
+            envelope = json.loads(message.data)
+            found[envelope["id"]] = (message.subject, envelope)
+    return found

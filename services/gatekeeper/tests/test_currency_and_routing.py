@@ -135,6 +135,7 @@ def reactions(
     kind: EventKind = EventKind.DONATION,
     rules: RoutingRules | None = None,
     verdict: Verdict = ALLOW,
+    addressed: bool = False,
 ) -> set[ReactionKind]:
     return set(
         choose_reactions(
@@ -144,6 +145,7 @@ def reactions(
             amount_base=Decimal(amount),
             has_message=message,
             verdict=verdict,
+            addressed=addressed,
         )
     )
 
@@ -171,3 +173,33 @@ def test_rules_limit_by_source_kind_maximum_and_switch() -> None:
     )
     assert reactions("2000", rules=rules) == set()
     assert reactions("200", rules=rules, kind=EventKind.SUPERCHAT) == {ReactionKind.ALERT, ReactionKind.VOICE}
+
+
+def test_what_addresses_a_persona_is_spoken_below_the_threshold_and_whatever_its_kind() -> None:
+    assert reactions("1", addressed=True) == {ReactionKind.ALERT, ReactionKind.VOICE}
+    assert reactions("0", kind=EventKind.CHAT, addressed=True) == {ReactionKind.VOICE}
+    assert reactions("0", kind=EventKind.CHAT, message=False, addressed=True) == {ReactionKind.VOICE}
+    assert reactions("0", kind=EventKind.GIFT, addressed=True) == {ReactionKind.ALERT, ReactionKind.VOICE}
+    assert reactions(
+        "0", kind=EventKind.CHAT, verdict=Verdict(decision=Decision.DOWNGRADE), addressed=True
+    ) == {ReactionKind.VOICE}, "a downgraded request is still thanked by the voice (without its text)"
+    # Only the voice: the others follow their own rules.
+    assert reactions("300", addressed=True) == {ReactionKind.ALERT, ReactionKind.VOICE, ReactionKind.PAINTER}
+    narrow = RoutingRules(
+        voice=ReactionRule(min_amount=Decimal(500), max_amount=Decimal(600), sources=("x",))
+    )
+    assert reactions("10000", kind=EventKind.CHAT, rules=narrow, addressed=True) == {ReactionKind.VOICE}
+
+
+def test_a_blocked_or_switched_off_request_to_be_spoken_gets_no_voice() -> None:
+    assert (
+        reactions("0", kind=EventKind.CHAT, verdict=Verdict(decision=Decision.BLOCK), addressed=True) == set()
+    )
+    assert reactions("5000", verdict=Verdict(decision=Decision.BLOCK), addressed=True) == set()
+    off = RoutingRules(voice=ReactionRule(enabled=False))
+    assert reactions("5000", rules=off, addressed=True) == {
+        ReactionKind.ALERT,
+        ReactionKind.PAINTER,
+        ReactionKind.VIDEO,
+    }
+    assert reactions("0", kind=EventKind.CHAT, rules=off, addressed=True) == set()

@@ -53,9 +53,11 @@ def create_app(settings: GatekeeperSettings | None = None) -> FastAPI:
         http,
         url=settings.rates_url,
         ttl=settings.rates_ttl,
+        retry_after_failure=min(300.0, settings.rates_ttl),
         load_cache=store.load_rates,
         save_cache=store.save_rates,
     )
+    runtime.health.add_check("rates", rates.check)
     second_opinion = LlmSecondOpinion(
         http, base_url=settings.ollama_base_url, model=settings.ollama_model, timeout=settings.ollama_timeout
     )

@@ -15,7 +15,7 @@ class GatekeeperSettings(BaseSettings):
         default="https://open.er-api.com/v6/latest/USD",
         description="ExchangeRate-API latest rates (any base)",
     )
-    rates_ttl: float = Field(default=3600.0, ge=60, le=86_400, description="Seconds live rates are trusted")
+    rates_ttl: float = Field(default=3600.0, ge=5, le=86_400, description="Seconds live rates are trusted")
     ollama_base_url: str = Field(
         default="http://127.0.0.1:11434/v1", description="For the optional second opinion"
     )

@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from ovation_contracts import Conversion, Money, RateSource, utc_now
+from ovation_contracts import Check, Conversion, Money, RateSource, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +116,19 @@ class ExchangeRates:
         self.bundled = bundled_table()
         self._live: tuple[RateTable, float] | None = None
         self._last_failure: float | None = None
+        self._last_problem = ""
         self._lock = asyncio.Lock()
+
+    def check(self) -> Check:
+        """Health: degraded while the last fetch failed (amounts are converted with older or bundled rates)."""
+        if self._last_failure is not None:
+            fallback = "the last live rates" if self._live else "the cached or bundled rates"
+            return Check(
+                ok=False, detail=f"exchange rates unavailable ({self._last_problem}); using {fallback}"
+            )
+        if self._live is None:
+            return Check(ok=True, detail="no conversion yet")
+        return Check(ok=True, detail=f"live rates from {self._live[0].as_of:%Y-%m-%d %H:%M} UTC")
 
     async def table(self) -> tuple[RateTable, RateSource]:
         """The best table there is now, and where it came from (live, cache or bundled)."""
@@ -128,7 +140,7 @@ class ExchangeRates:
                 try:
                     table = await self._fetch()
                 except (httpx.HTTPError, RatesUnavailable, ValueError) as exc:
-                    self._last_failure = now
+                    self._last_failure, self._last_problem = now, str(exc)[:200]
                     log.warning("exchange rates unavailable (%s); using the cache or the bundled table", exc)
                 else:
                     self._live, self._last_failure = (table, now), None

@@ -1,4 +1,5 @@
-"""Which reactions a donation gets: the routing rules (KV, editable live) applied to its kind, source and amount."""
+"""Which reactions a donation gets: the routing rules (KV, editable live) applied to its kind, source and amount,
+and the voice for whatever addresses a persona."""
 
 from __future__ import annotations
 
@@ -27,15 +28,21 @@ def choose_reactions(
     amount_base: Decimal,
     has_message: bool,
     verdict: Verdict,
+    addressed: bool = False,
 ) -> tuple[ReactionKind, ...]:
     """The reactions, in ``ReactionKind`` order. A blocked donation gets none; a downgraded one keeps its reactions
-    (each then thanks without the message: the painter's "You are too small" card, the generic video prompt)."""
+    (each then thanks without the message: the painter's "You are too small" card, the generic video prompt).
+
+    An event ``addressed`` to a persona (an API interrupt, a chat message naming one) is a request to be spoken: it
+    gets the voice whenever the voice rule is enabled, whatever its kind, source, amount or message; the other
+    reactions follow their rules as usual, and moderation still decides (blocked: nothing at all)."""
     if verdict.decision is Decision.BLOCK:
         return ()
     return tuple(
         reaction
         for reaction in ReactionKind
-        if rule_matches(
+        if (addressed and reaction is ReactionKind.VOICE and rules.voice.enabled)
+        or rule_matches(
             rules.rule(reaction), kind=kind, source=source, amount_base=amount_base, has_message=has_message
         )
     )

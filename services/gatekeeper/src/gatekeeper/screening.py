@@ -165,6 +165,7 @@ class Screener:
         )
         upstream = event.amount_in_user_currency if isinstance(event, Donation) else None
         amount_base, conversion = await to_base(amount, rules.base_currency, self.rates, upstream)
+        persona = event.persona or None
         reactions = choose_reactions(
             rules,
             kind=kind,
@@ -172,6 +173,7 @@ class Screener:
             amount_base=amount_base.amount,
             has_message=bool(event.message.strip()) or kind is EventKind.GIFT,
             verdict=verdict,
+            addressed=persona is not None,
         )
         name_flagged = any(span.field is CheckedField.DONOR_NAME for span in verdict.spans)
         screened = ScreenedDonation(
@@ -186,7 +188,7 @@ class Screener:
             verdict=verdict,
             reactions=reactions,
             approval=Approval.PENDING if approval_needed(settings, verdict) else Approval.NOT_REQUIRED,
-            persona=event.persona if isinstance(event, ChatEvent) else None,
+            persona=persona,
         )
         return Screening(screened, jobs_for(screened))
 

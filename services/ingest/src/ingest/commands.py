@@ -171,6 +171,7 @@ class IngestCommands:
             created_at=now,
             received_at=now,
             is_test=command.is_test,
+            persona=command.persona,
         )
         return await self._publish(donation)
 
