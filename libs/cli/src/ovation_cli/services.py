@@ -15,12 +15,13 @@ class ServiceSpec:
     port_offset: int
     """Its port in the local run: the gateway's port (``OVATION_PORT``) plus this."""
     first: bool = False
-    """Started (and awaited) before the others: what a new user sees first, donations on the dashboard and alerts."""
+    """Started (and awaited) before the others: what a new user sees first, the donations on the dashboard. On two
+    cores every process started at once slows the others' imports, so the first wave is as small as it can be."""
 
 
 SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("ingest", "ingest", "INGEST_HTTP_PORT", 1, first=True),
-    ServiceSpec("gatekeeper", "gatekeeper", "GATEKEEPER_HTTP_PORT", 2, first=True),
+    ServiceSpec("gatekeeper", "gatekeeper", "GATEKEEPER_HTTP_PORT", 2),
     ServiceSpec("video", "video", "VIDEO_HTTP_PORT", 3),
     ServiceSpec("painter", "painter", "PAINTER_HTTP_PORT", 4),
     ServiceSpec("voice", "voice", "VOICE_HTTP_PORT", 5),

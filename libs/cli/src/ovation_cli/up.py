@@ -128,6 +128,7 @@ class Launcher:
         links = {
             "dashboard": f"http://127.0.0.1:{gateway_port}/dashboard#token={admin_token}",
             "widget": f"http://127.0.0.1:{gateway_port}/widget?token={widget_token}",
+            "painter": f"http://127.0.0.1:{gateway_port}/widget/painter?token={widget_token}",
             "events": f"http://127.0.0.1:{gateway_port}/api/v1/events",
             "admin token": admin_token,
         }
@@ -216,8 +217,9 @@ class Launcher:
         try:
             children, links = self.plan()
             nats, services = children[0], children[1:]
-            # Waves: NATS; then what a new user sees first (donations, alerts); then the heavier generators, so on a
-            # small machine the dashboard shows donations before every service has imported its libraries.
+            # Waves: NATS; then what a new user sees first (ingest and the gateway: donations on the dashboard); then
+            # the gatekeeper and the generators, so on a small machine the dashboard shows donations before every
+            # service has imported its libraries.
             waves = [[nats], [c for c in services if c.first], [c for c in services if not c.first]]
             ready = True
             for wave in (w for w in waves if w):
@@ -264,6 +266,7 @@ class Launcher:
             f"Ovation is up in {elapsed:.1f} s: {', '.join(c.name for c in self.children)}",
             f"  Dashboard:   {links['dashboard']}",
             f"  OBS widget:  {links['widget']}",
+            f"  Painter:     {links['painter']}  (or a window capture of the painter's window)",
             f"  Event API:   {links['events']}  (Authorization: Bearer <admin token>)",
             f"  Admin token: {links['admin token']}",
             f"  Data:        {self.directory}",
