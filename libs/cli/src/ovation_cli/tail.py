@@ -35,12 +35,22 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%H:%M:%S")
 
 
+async def _quiet(_: Exception) -> None:
+    """nats-py prints every failed attempt; the one line below says what matters."""
+
+
 async def _tail(subject: str, *, url: str, raw: bool, count: int | None, since: float | None) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
+        # Fail fast when NATS is not there at all (with endless reconnects nats-py would retry the first connection
+        # forever); once connected, follow it through restarts.
+        probe = await nats.connect(
+            url, connect_timeout=3, allow_reconnect=False, max_reconnect_attempts=1, error_cb=_quiet
+        )
+        await probe.close()
         client = await nats.connect(url, connect_timeout=3, max_reconnect_attempts=-1, allow_reconnect=True)
     except Exception as exc:
         print(
