@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 UV ?= uv
 
-.PHONY: help install run dev test test-fast lint format typecheck bench schemas clean
+.PHONY: help install run dev test test-fast lint format typecheck bench soak schemas clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -35,8 +35,11 @@ format: ## Format and fix what ruff can
 schemas: ## Regenerate the committed JSON Schemas after changing a contract
 	$(UV) run python -m ovation_contracts.schemas
 
-bench: ## Run the benchmarks; each prints one JSON object
-	@for bench in bench/bench_*.py; do PYTHONPATH=. $(UV) run python $$bench || exit 1; done
+bench: ## Run every benchmark: one JSON report, then the README's table (BENCH_OUT=file also saves the JSON)
+	PYTHONPATH=. $(UV) run python bench/report.py
+
+soak: ## Not in CI: `ovation up` with the simulator at 5 donations/s for SOAK_MINUTES (30); memory, files, tasks, errors
+	PYTHONPATH=. $(UV) run python bench/soak.py
 
 clean: ## Remove caches and the local run's data (.ovation)
 	rm -rf .pytest_cache .mypy_cache .ruff_cache .hypothesis .ovation
