@@ -33,7 +33,8 @@ class ArtifactMissing(LookupError):
 
 def safe_key(key: str) -> str:
     """``key`` itself when it is a safe relative ``<kind>/<name>`` path; ``UnsafeKey`` otherwise."""
-    if len(key) > 512 or not _KEY.match(key) or any(part in {".", ".."} for part in key.split("/")):
+    # fullmatch, not match: "$" also matches before a final newline ("video/x.mp4\n").
+    if len(key) > 512 or not _KEY.fullmatch(key) or any(part in {".", ".."} for part in key.split("/")):
         raise UnsafeKey(f"not a safe artifact key: {key!r}")
     return key
 

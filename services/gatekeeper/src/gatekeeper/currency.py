@@ -4,6 +4,10 @@ Rates come from ExchangeRate-API (``rates[X]`` = units of X per one unit of ``ba
 the last good table is also kept in KV, so a restart without network still has yesterday's rates. When nothing
 answers, the table shipped with Ovation is used, and the conversion says so. A currency no table knows is counted as
 zero (an alert, nothing paid for) with ``source=unknown``: it is never treated as roubles. Decimal throughout.
+
+A rate outside ``MIN_RATE``..``MAX_RATE`` units per base unit is a broken answer and left out like a non-positive
+one. An amount beyond what ``Money`` holds (12 whole digits) once converted is capped at ``MAX_AMOUNT``: it is more
+than any routing threshold either way.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -26,6 +31,10 @@ from ovation_contracts import Check, Conversion, Money, RateSource, utc_now
 log = logging.getLogger(__name__)
 
 CENT = Decimal("0.01")
+MAX_AMOUNT = Decimal("999999999999.99")
+MIN_RATE = Decimal("1e-9")
+MAX_RATE = Decimal("1e9")
+_CODE = re.compile(r"[A-Z]{3}")
 
 
 class RatesUnavailable(RuntimeError):
@@ -55,8 +64,13 @@ class RateTable:
 
     @classmethod
     def from_json(cls, text: str | bytes) -> RateTable:
-        data = json.loads(text)
-        return parse_table(data, as_of=datetime.fromisoformat(data["as_of"]))
+        """Read what :meth:`to_json` wrote; ``ValueError`` when ``text`` is not such a table."""
+        try:
+            data = json.loads(text)
+            as_of = datetime.fromisoformat(data["as_of"])
+            return parse_table(data, as_of=as_of if as_of.tzinfo else as_of.replace(tzinfo=UTC))
+        except (KeyError, TypeError, RecursionError, RatesUnavailable) as exc:
+            raise ValueError(f"not a stored rate table: {exc}"[:300]) from exc
 
 
 def parse_table(data: Any, *, as_of: datetime | None = None) -> RateTable:
@@ -66,22 +80,36 @@ def parse_table(data: Any, *, as_of: datetime | None = None) -> RateTable:
         raise RatesUnavailable(f"the rate service answered an error: {error or data!r}"[:300])
     raw = data.get("rates") or data.get("conversion_rates")
     base = data.get("base_code")
-    if not isinstance(raw, dict) or not isinstance(base, str):
+    if not isinstance(raw, dict) or not isinstance(base, str) or not _CODE.fullmatch(base):
         raise RatesUnavailable("the rate service answered without base_code and rates")
     rates: dict[str, Decimal] = {}
     for code, value in raw.items():
         try:
             rate = Decimal(str(value))
-        except InvalidOperation:
+        except (InvalidOperation, ValueError):  # ValueError: str() of an int past Python's digit limit
             continue
-        if isinstance(code, str) and len(code) == 3 and code.isupper() and rate.is_finite() and rate > 0:
+        if (
+            isinstance(code, str)
+            and _CODE.fullmatch(code)
+            and rate.is_finite()
+            and MIN_RATE <= rate <= MAX_RATE
+        ):
             rates[code] = rate
     if base not in rates:
         rates[base] = Decimal(1)
     if as_of is None:
-        stamp = data.get("time_last_update_unix")
-        as_of = datetime.fromtimestamp(int(stamp), UTC) if isinstance(stamp, int | float) else utc_now()
+        as_of = _published_at(data.get("time_last_update_unix"))
     return RateTable(base_code=base, rates=rates, as_of=as_of)
+
+
+def _published_at(stamp: object) -> datetime:
+    """The answer's Unix time, or now when it has none or an impossible one (1e999, a year past 9999)."""
+    if isinstance(stamp, int | float):
+        try:
+            return datetime.fromtimestamp(int(stamp), UTC)
+        except (OverflowError, ValueError, OSError):
+            pass
+    return utc_now()
 
 
 def bundled_table() -> RateTable:
@@ -184,7 +212,7 @@ async def to_base(
         return Money(amount=Decimal(0), currency=base), Conversion(
             rate=Decimal(0), source=RateSource.UNKNOWN, as_of=now
         )
-    converted = (amount.amount * rate).quantize(CENT)
+    converted = min(amount.amount * rate, MAX_AMOUNT).quantize(CENT)
     return Money(amount=converted, currency=base), Conversion(
         rate=rate.quantize(Decimal("0.00000001")), source=source, as_of=table.as_of
     )

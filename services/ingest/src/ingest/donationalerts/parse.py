@@ -16,6 +16,8 @@ Decisions, because DonationAlerts documents none of them:
 - ``amount_in_user_currency`` carries no currency of its own: it is in the streamer's main currency, which
   ``/user/oauth`` does not document. It is kept only when that currency is known (configured, or read from an
   undocumented ``currency`` field of the profile) and readable; otherwise it is dropped, never the donation.
+- Half of a broken ``\\uXXXX`` surrogate pair in a name or message becomes U+FFFD (the replacement character),
+  for the same reason: the rest of the text and the donation are kept.
 - For ``message_type == "audio"`` the audio's address is taken from ``audio_url`` if present, else from
   ``message`` when that is an http(s) URL (which field holds it is undocumented).
 """
@@ -50,6 +52,7 @@ _CURRENCY = re.compile(r"^[A-Za-z]{3}$")
 _DECIMAL_TEXT = re.compile(r"^-?\d+(\.\d+)?([eE][-+]?\d+)?$")
 _MAX_AMOUNT_DIGITS = 20  # ovation_contracts.money.Amount: max_digits=20, decimal_places=8
 _MAX_AMOUNT_PLACES = 8
+_MAX_ID_DIGITS = 20
 
 
 @dataclass(frozen=True)
@@ -145,7 +148,7 @@ def read_id(value: object, name: str = "id") -> int:
         _wrong_type(name, "an integer", value)
     if isinstance(value, int):
         number = value
-    elif isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 20:
+    elif isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= _MAX_ID_DIGITS:
         number = int(value)
     elif value is None:
         raise Malformed(MalformedReason.MISSING_FIELD, "is null", field=name)
@@ -153,6 +156,8 @@ def read_id(value: object, name: str = "id") -> int:
         _wrong_type(name, "an integer", value)
     if number <= 0:
         raise Malformed(MalformedReason.INVALID_VALUE, f"{number} is not a positive id", field=name)
+    if number >= 10**_MAX_ID_DIGITS:  # as for a string of digits: 123 and "123" must read alike
+        raise Malformed(MalformedReason.INVALID_VALUE, f"is beyond {_MAX_ID_DIGITS} digits", field=name)
     return number
 
 
@@ -176,6 +181,13 @@ def read_amount(value: object, name: str) -> Decimal:
         raise Malformed(MalformedReason.INVALID_VALUE, f"{value!r} is not a finite amount", field=name)
     if amount < 0:
         raise Malformed(MalformedReason.INVALID_VALUE, f"{amount} is negative", field=name)
+    whole_limit = _MAX_AMOUNT_DIGITS - _MAX_AMOUNT_PLACES
+    if amount and not -_MAX_AMOUNT_PLACES <= amount.adjusted() < whole_limit:  # before normalize() rounds it
+        raise Malformed(
+            MalformedReason.INVALID_VALUE,
+            f"{value!r} is beyond {whole_limit} whole digits or {_MAX_AMOUNT_PLACES} decimal places",
+            field=name,
+        )
     try:  # 1E+3 -> 1000 and 500.0 -> 500; 22.50 -> 22.5
         amount = amount.quantize(Decimal(1)) if amount == amount.to_integral_value() else amount.normalize()
     except InvalidOperation as exc:
@@ -198,7 +210,7 @@ def read_currency(value: object, name: str = "currency") -> str:
         raise Malformed(MalformedReason.MISSING_FIELD, "is null", field=name)
     if not isinstance(value, str):
         _wrong_type(name, "a string", value)
-    if not _CURRENCY.match(value):
+    if not _CURRENCY.fullmatch(value):  # not match(): "$" also matches before a final newline
         raise Malformed(MalformedReason.INVALID_VALUE, f"{value[:20]!r} is not an ISO 4217 code", field=name)
     return value.upper()
 
@@ -217,7 +229,11 @@ def read_timestamp(value: object, name: str = "created_at") -> datetime:
         raise Malformed(MalformedReason.INVALID_VALUE, detail, field=name) from exc
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError as exc:  # 0001-01-01T00:00:00+01:00 is before year 1 in UTC
+        detail = f"{value[:40]!r} is out of range in UTC"
+        raise Malformed(MalformedReason.INVALID_VALUE, detail, field=name) from exc
 
 
 def _optional_text(raw: Mapping[str, object], name: str) -> str | None:
@@ -228,6 +244,8 @@ def _optional_text(raw: Mapping[str, object], name: str) -> str | None:
 
 
 def _normalise_text(text: str) -> str:
+    # Pairs surrogates a caller left split, and turns a lone one (which no contract can encode) into U+FFFD.
+    text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
     return text.replace("\r\n", "\n").replace("\r", "\n").strip()
 
 
