@@ -32,6 +32,8 @@ class Run:
     process: subprocess.Popen[str]
     env: dict[str, str]
     cwd: Path
+    started: float
+    """time.monotonic() just before the command ran"""
     lines: list[str] = field(default_factory=list)
 
     def wait_for(self, pattern: str, timeout: float) -> re.Match[str]:
@@ -60,10 +62,11 @@ class Run:
 
 
 def start(cwd: Path, env: dict[str, str]) -> Run:
+    started = time.monotonic()
     process = subprocess.Popen(
         [*OVATION, "up"], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
-    run = Run(process, env, cwd)
+    run = Run(process, env, cwd, started)
 
     def read() -> None:
         assert process.stdout is not None
@@ -108,13 +111,13 @@ def running(tmp_path: Path, env: dict[str, str]) -> Iterator[Run]:
 def test_one_command_brings_everything_up_and_shows_donations_within_10_seconds(
     running: Run, env: dict[str, str]
 ) -> None:
-    started = time.monotonic()
+    started = running.started
     base = f"http://127.0.0.1:{env['OVATION_PORT']}"
     token_file = Path(env["OVATION_DATA_DIR"]) / "secrets" / "admin_token"
     # What a streamer sees: the dashboard, as soon as the gateway answers (the generators may still be starting).
     envelope = None
-    # The promise is 10 s; alone this takes about 5 s, but inside the full suite on two cores the first run of the
-    # generators' imports has made it miss 10 s. CI bounds it at 20 s until that is understood (see issue 2's note).
+    # The promise is 10 s, and bench/bench_system.py measures it on a quiet machine (about 5 s). Here other test
+    # workers share the two cores, so the bound is 20 s (see issue 2's note).
     while envelope is None and time.monotonic() - started < 20:
         try:
             headers = {"Authorization": f"Bearer {token_file.read_text().strip()}"}
@@ -158,7 +161,7 @@ def test_one_command_brings_everything_up_and_shows_donations_within_10_seconds(
 def test_tokens_are_generated_once_and_kept_private(
     running: Run, env: dict[str, str], tmp_path: Path
 ) -> None:
-    token = running.wait_for(r"Admin token: (\S+)", timeout=30).group(1)
+    token = running.wait_for(r"Admin token: (\S+)", timeout=90).group(1)
     stored = Path(env["OVATION_DATA_DIR"]) / "secrets" / "admin_token"
     assert stored.read_text().strip() == token
     assert stored.stat().st_mode & 0o077 == 0, "only the owner may read the token"
@@ -167,13 +170,13 @@ def test_tokens_are_generated_once_and_kept_private(
 
     again = start(tmp_path, env)
     try:
-        assert again.wait_for(r"Admin token: (\S+)", timeout=30).group(1) == token
+        assert again.wait_for(r"Admin token: (\S+)", timeout=90).group(1) == token
     finally:
         assert stop(again) == 0
 
 
 def test_a_crashed_service_is_restarted(running: Run) -> None:
-    running.wait_for(r"Ovation is up", timeout=30)
+    running.wait_for(r"Ovation is up", timeout=90)
     launcher = psutil.Process(running.process.pid)
     ingest = next(p for p in launcher.children() if "ingest" in " ".join(p.cmdline()))
     ingest.kill()
@@ -188,7 +191,7 @@ def test_a_crashed_service_is_restarted(running: Run) -> None:
 
 
 def test_ctrl_c_stops_every_process_and_cleans_up(running: Run, env: dict[str, str]) -> None:
-    running.wait_for(r"Ovation is up", timeout=30)
+    running.wait_for(r"Ovation is up", timeout=90)
     children = psutil.Process(running.process.pid).children()
     assert len(children) == len(SERVICES) + 1, "nats-server and every registered service"
     assert (Path(env["OVATION_DATA_DIR"]) / "run.json").is_file()

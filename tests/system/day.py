@@ -220,13 +220,20 @@ class System:
         env = self.env()
         for process in self.processes.values():
             process.env = env
-        await asyncio.gather(*(asyncio.to_thread(p.start, timeout=60) for p in self.processes.values()))
         self.http = httpx.AsyncClient(
             base_url=self.gateway_url, headers={"Authorization": f"Bearer {ADMIN}"}, timeout=15
         )
+        # Every start finishes (or fails) before this returns, so stop() never leaves a process behind.
+        outcomes = await asyncio.gather(
+            *(asyncio.to_thread(p.start, timeout=90) for p in self.processes.values()), return_exceptions=True
+        )
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
 
     async def stop(self) -> None:
-        await self.http.aclose()
+        if hasattr(self, "http"):
+            await self.http.aclose()
         await asyncio.gather(*(asyncio.to_thread(p.stop) for p in self.processes.values()))
 
     @property

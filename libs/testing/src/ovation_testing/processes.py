@@ -31,7 +31,7 @@ class ServiceProcess:
     def log_path(self) -> Path:
         return self.workdir / f"{self.module}.log"
 
-    def start(self, *, wait_ready: bool = True, timeout: float = 30.0) -> ServiceProcess:
+    def start(self, *, wait_ready: bool = True, timeout: float = 60.0) -> ServiceProcess:
         self.workdir.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, **self.env, self.port_variable: str(self.port), "PYTHONUNBUFFERED": "1"}
         with self.log_path.open("ab") as log:
