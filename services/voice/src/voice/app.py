@@ -3,6 +3,7 @@ artifact store, the show and its state in KV, the lease that lets one instance r
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from fastapi import FastAPI
@@ -116,6 +117,15 @@ def create_app(
     async def run_the_show_when_leading() -> None:
         await leadership.run(show.perform)
 
+    if speech is not None:
+        boson = speech
+
+        @runtime.background("voice-boson-probe")
+        async def probe_boson() -> None:
+            while True:
+                await asyncio.sleep(settings.boson_probe_interval)
+                studio.probe_problem = await boson.api.probe()
+
     add_checks(
         runtime,
         settings,
@@ -200,10 +210,11 @@ def add_checks(
             return Check(
                 ok=True, detail="no Boson key (VOICE_BOSON_API_KEYS): the offline voice (espeak-ng) speaks"
             )
-        if studio.boson_problem:
+        problem = studio.boson_problem or studio.probe_problem
+        if problem:
             return Check(
                 ok=False,
-                detail=f"Boson is failing, the offline voice speaks meanwhile: {studio.boson_problem}"[:500],
+                detail=f"Boson is failing, the offline voice speaks meanwhile: {problem}"[:500],
             )
         return Check(
             ok=True, detail=f"Boson {settings.boson_tts_model}; {'; '.join(speech.api.keys.status())}"[:500]

@@ -28,6 +28,12 @@ class VoiceServiceSettings(BaseSettings):
     boson_base_url: str = Field(default="https://hackathon.boson.ai/v1", pattern=r"^https?://\S+$")
     boson_tts_model: str = Field(default="higgs-audio-generation-Hackathon", min_length=1, max_length=100)
     boson_timeout: float = Field(default=30.0, gt=0, le=300, description="Seconds per Boson request")
+    boson_probe_interval: float = Field(
+        default=15.0,
+        ge=1,
+        le=3600,
+        description="Seconds between checks that Boson answers, for the health report",
+    )
     boson_attempts: int = Field(default=3, ge=1, le=10, description="Attempts per clip, across keys")
     boson_key_cooldown: float = Field(default=60.0, ge=0, le=3600, description="Rest of a key after a 429")
     boson_key_refused_cooldown: float = Field(

@@ -76,6 +76,20 @@ class ChatCompletions:
     async def aclose(self) -> None:
         await self._http.aclose()
 
+    async def probe(self) -> str | None:
+        """Ask for the model list (free, no generation): None when the provider answers, else what failed. Lets the
+        health report see an outage while nothing is being spoken."""
+        key = self.keys.acquire()
+        if key is None:
+            return None  # every key is resting: the last real call already said why
+        try:
+            response = await self._http.get("models", headers={"Authorization": f"Bearer {key.secret}"})
+        except httpx.HTTPError as exc:
+            return f"{self.name} does not answer ({type(exc).__name__})"
+        if response.status_code >= 500:
+            return f"{self.name} answers HTTP {response.status_code}"
+        return None
+
     async def create(self, body: dict[str, Any]) -> dict[str, Any]:
         """The JSON answer of one chat completion. Raises ``ProviderRejected`` or ``ProviderUnavailable``."""
         problems: list[str] = []

@@ -80,6 +80,8 @@ class Studio:
         self.clock = clock
         self.boson_problem: str | None = None
         """Boson's last failure while it is being rested; None when it works (or is not configured)."""
+        self.probe_problem: str | None = None
+        """What the last periodic check of Boson found (None: it answered)."""
         self._boson_resting_until = 0.0
         self._known: OrderedDict[str, ArtifactRef] = OrderedDict()
         self._remembered = remembered
