@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -21,6 +22,7 @@ import pytest
 
 from ovation_cli.embedded import free_port
 from ovation_cli.services import SERVICES
+from tests.fakes.exchangerates import USD_RATES
 
 pytestmark = [pytest.mark.nats, pytest.mark.slow]
 
@@ -83,8 +85,33 @@ def stop(run: Run, timeout: float = 40.0) -> int:
     return run.process.wait(timeout=timeout)
 
 
+@pytest.fixture(scope="module")
+def rates_url() -> Iterator[str]:
+    """ExchangeRate-API's answer from loopback: no test reaches the internet, and the gatekeeper says 'degraded'
+    (rightly) when it cannot fetch rates."""
+    body = json.dumps(
+        {"result": "success", "base_code": "USD", "time_last_update_unix": 1_763_683_200, "rates": USD_RATES}
+    ).encode()
+
+    class Rates(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Rates)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/v6/latest/USD"
+    server.shutdown()
+
+
 @pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
+def env(tmp_path: Path, rates_url: str) -> dict[str, str]:
     environment = {
         k: v for k, v in os.environ.items() if not k.startswith(("OVATION_", "INGEST_", "GATEWAY_"))
     }
@@ -93,6 +120,7 @@ def env(tmp_path: Path) -> dict[str, str]:
         OVATION_NATS_PORT=str(free_port()),
         OVATION_NATS_MONITOR_PORT=str(free_port()),
         OVATION_DATA_DIR=str(tmp_path / "data"),
+        GATEKEEPER_RATES_URL=rates_url,
     )
     # Every service on a port of its own, rather than OVATION_PORT + offset, which something else may hold.
     for spec in SERVICES:

@@ -38,7 +38,12 @@ pytestmark = [
 async def system(nats_server: NatsServer, tmp_path: Path) -> AsyncIterator[System]:
     async with fakes() as found:
         # Rates refreshed every 5 s, so a failing rates service shows while it fails.
-        running = System(nats_server, found, tmp_path, extra_env={"GATEKEEPER_RATES_TTL": "5"})
+        running = System(
+            nats_server,
+            found,
+            tmp_path,
+            extra_env={"GATEKEEPER_RATES_TTL": "5", "VOICE_BOSON_PROBE_INTERVAL": "2"},
+        )
         try:
             await running.start()
             yield running
