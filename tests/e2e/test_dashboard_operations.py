@@ -367,3 +367,34 @@ async def test_warnings_reach_the_dashboard_with_the_donation_id_and_without_sec
         everything = (await http.get("/api/v1/logs")).text
         assert ADMIN_TOKEN not in everything
         assert (await http.get("/api/v1/logs", params={"level": "critical"})).json()["lines"] == []
+
+
+async def test_the_gateway_listens_to_events_without_answering_their_publishers(
+    system: tuple[ServiceProcess, Any],
+) -> None:
+    """A JetStream publish is a request: only the stream may answer it. The gateway's live listeners once answered
+    too, with an empty message that raced the acknowledgement and failed the publish at random."""
+    _, client = system
+    subjects = {
+        bus.DONATION_SCREENED: factories.screened("api:90", reactions=(ReactionKind.ALERT,)).to_json(),
+        bus.job_status(ReactionKind.VIDEO): factories.job_status(
+            "api:90", ReactionKind.VIDEO, JobState.QUEUED
+        ).to_json(),
+        bus.STAGE_PLAYBACK: b"{}",
+        bus.LIVE_PAINTER_FRAME: b"frame",
+        bus.logs(bus.Service.VOICE): b"{}",
+        "chat.twitch.message": b"{}",
+    }
+    for subject, data in subjects.items():
+        inbox = client.new_inbox()
+        answers = await client.subscribe(inbox)
+        await client.publish(subject, data, reply=inbox)
+        await asyncio.sleep(0.5)
+        received = []
+        while True:
+            try:
+                received.append((await answers.next_msg(timeout=0.05)).data)
+            except nats.errors.TimeoutError:
+                break
+        await answers.unsubscribe()
+        assert all(received), f"someone answered a publish to {subject} with an empty message: {received}"

@@ -40,13 +40,15 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     stage_service = StageService(broker, publish_message)
 
     # Live feed: core subscriptions, so every gateway replica sees every event (nats-py resubscribes on reconnect).
+    # They listen and never answer: a JetStream publish is a request, and an empty answer from a listener would race
+    # the stream's acknowledgement to the publisher's inbox (it read as an unparsable PubAck, and the publish failed).
     for subject in FORWARDED_SUBJECTS:
-        broker.subscriber(subject)(_forwarder(hub))
+        broker.subscriber(subject, no_reply=True)(_forwarder(hub))
 
     # The painter's live canvas for /widget/painter: core NATS too, frames are never stored.
     painter_view = PainterView()
 
-    @broker.subscriber(bus.LIVE_PAINTER_FRAME)
+    @broker.subscriber(bus.LIVE_PAINTER_FRAME, no_reply=True)
     async def on_painter_frame(message: NatsMessage) -> None:
         painter_view.receive(message.body)
 
@@ -54,8 +56,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     stats = DailyStats()
     logbook = LogBook(settings.logs_kept)
     for subject in (bus.DONATION_SCREENED, bus.JOB_STATUS):
-        broker.subscriber(subject)(_feeder(stats.receive_bytes))
-    broker.subscriber(bus.LOGS)(_feeder(logbook.receive))
+        broker.subscriber(subject, no_reply=True)(_feeder(stats.receive_bytes))
+    broker.subscriber(bus.LOGS, no_reply=True)(_feeder(logbook.receive))
 
     # The widget stage: durable consumers, so no alert or cue is lost while the gateway is down.
     async def on_screened(envelope: Envelope[ScreenedDonation]) -> None:
