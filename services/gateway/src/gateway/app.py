@@ -21,7 +21,7 @@ from .painter_view import PainterView
 from .routes import events, gate, ingest, operations, pages, painter, queues, stage, videos
 from .routes import settings as settings_routes
 from .security import RequestGuard, SecurityHeaders
-from .stage_service import StageService
+from .stage_service import KvStageStore, StageService
 from .stats import DailyStats, rebuild_today
 
 FORWARDED_SUBJECTS = ("donations.>", "chat.>", "events.>")
@@ -37,7 +37,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     async def publish_message(envelope: Envelope[Any], subject: str) -> object:
         return await publish(broker, envelope, subject)
 
-    stage_service = StageService(broker, publish_message)
+    stage_service = StageService(
+        KvStageStore(broker), publish_message, hold_seconds=settings.stage_hold_seconds
+    )
 
     # Live feed: core subscriptions, so every gateway replica sees every event (nats-py resubscribes on reconnect).
     # They listen and never answer: a JetStream publish is a request, and an empty answer from a listener would race
@@ -121,6 +123,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         await backfill_recent(jetstream(broker), hub)
 
     runtime.background("stage-watchdog")(stage_service.watch)
+    runtime.background("stage-acks")(stage_service.send_acks)
 
     @runtime.background("stats-rebuild")
     async def rebuild_stats() -> None:

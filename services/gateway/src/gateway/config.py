@@ -30,6 +30,12 @@ class GatewaySettings(BaseSettings):
         default=200, ge=0, le=10_000, description="Recent events kept for new viewers"
     )
     events_client_queue: int = Field(default=1000, ge=10, le=100_000)
+    stage_hold_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        le=3600,
+        description="Seconds the current cue waits for a widget to come back before the stage moves on without one",
+    )
     logs_kept: int = Field(
         default=200, ge=10, le=10_000, description="Recent warning and error lines kept for the dashboard"
     )

@@ -123,8 +123,9 @@ def replay(state: StageState, cue_id: str, replay_number: int) -> StageState:
     return enqueue(state, again)
 
 
-def deadline(state: StageState) -> datetime | None:
-    """When the current cue counts as over even without an "ended" (the widget page is gone)."""
+def deadline(state: StageState, watched_since: datetime | None = None) -> datetime | None:
+    """When the current cue counts as over even without an "ended" (the widget page is gone). The clock runs from
+    when the cue became current, or from ``watched_since`` (a widget connected) when that is later."""
     if state.current is None or state.current_since is None:
         return None
     cue = state.current.cue
@@ -132,4 +133,5 @@ def deadline(state: StageState) -> datetime | None:
         seconds = (cue.duration_ms / 1000 if cue.duration_ms else ALERT_SECONDS) + MEDIA_GRACE_SECONDS
     else:
         seconds = (cue.duration_ms / 1000 if cue.duration_ms else UNKNOWN_MEDIA_SECONDS) + MEDIA_GRACE_SECONDS
-    return state.current_since + timedelta(seconds=seconds)
+    since = max(state.current_since, watched_since) if watched_since else state.current_since
+    return since + timedelta(seconds=seconds)

@@ -1,25 +1,34 @@
-"""The stage as a service: every change persisted in KV before it is shown, cues pushed to widgets, acks published.
+"""The stage as a service: every change persisted in KV, cues pushed to widgets, acks published.
 
 Widgets receive "play" for the current cue and report started / ended / failed. The stage moves on at "ended"
-(or "failed"), or at a deadline derived from the cue's duration when no widget reports (the page is gone). A widget
-that reconnects while the current cue had already started does not see it again: that cue counts as interrupted.
+(or "failed"), or at a deadline derived from the cue's duration when no widget reports. A widget that reconnects
+while the current cue had already started does not see it again: that cue counts as interrupted.
+
+Two things the show must survive:
+
+- No widget connected (the gateway restarted, OBS reloads its browser source): the current cue waits for a widget
+  for up to ``hold_seconds`` since the last one left, and its clock starts again when one connects. Only a stage
+  that has had no widget for longer than that moves on by the deadlines alone (the streamer closed OBS).
+- NATS away: the stage goes on from memory. A change is saved before anyone is told whenever NATS answers; while it
+  does not, the latest state is saved as soon as it is back, and the playback acks wait in order in an outbox.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from faststream.nats import NatsBroker
 from nats.js.errors import KeyDeletedError, KeyNotFoundError
 from prometheus_client import Counter, Gauge, Histogram
 
-from ovation_bus import key_value
+from ovation_bus import correlated, key_value
 from ovation_contracts import (
     Approval,
     CueKind,
@@ -49,6 +58,10 @@ CUE_LATENCY = Histogram(
 )
 PRIORITY = {EventKind.SUPERCHAT: 300, EventKind.GIFT: 200, EventKind.DONATION: 100, EventKind.CHAT: 0}
 WATCH_INTERVAL = 0.25
+SAVE_TIMEOUT = 2.0
+"""Seconds a change waits for KV before the stage goes on in memory (NATS is away)."""
+ACK_WAIT = 3.0
+"""Seconds a widget's report waits for NATS to store its ack before the outbox takes over."""
 
 Publish = Callable[[Envelope[Any], str], Awaitable[object]]
 
@@ -72,46 +85,96 @@ def alert_cue(screened: ScreenedDonation) -> StageCue | None:
     )
 
 
-class StageService:
-    def __init__(self, broker: NatsBroker, publish: Publish) -> None:
+class StageStore(Protocol):
+    """Where the stage is kept between gateway runs (the KV bucket in production)."""
+
+    async def load(self) -> StageState | None: ...
+
+    async def save(self, state: StageState) -> None: ...
+
+
+class KvStageStore:
+    def __init__(self, broker: NatsBroker) -> None:
         self.broker = broker
+
+    async def load(self) -> StageState | None:
+        kv = await key_value(self.broker, StageState.BUCKET)
+        try:
+            entry = await kv.get(StageState.KEY)
+        except (KeyNotFoundError, KeyDeletedError):
+            return None
+        return StageState.model_validate_json(entry.value) if entry.value else None
+
+    async def save(self, state: StageState) -> None:
+        kv = await key_value(self.broker, StageState.BUCKET)
+        await kv.put(StageState.KEY, state.model_dump_json().encode())
+
+
+class StageService:
+    def __init__(self, store: StageStore, publish: Publish, *, hold_seconds: float = 30.0) -> None:
+        self.store = store
         self.publish = publish
+        self.hold_seconds = hold_seconds
         self.state = StageState()
         self._lock = asyncio.Lock()
         self._changed = asyncio.Condition()
         self._version = 0
         self._replays = 0
         self._closed = False
+        self._unsaved = False
+        """The last save failed (NATS away): changes go on in memory until ``flush`` saves the latest state."""
+        self._outbox: asyncio.Queue[tuple[Envelope[PlaybackAck], asyncio.Future[None]]] = asyncio.Queue()
+        self._viewers = 0
+        self._viewers_since: datetime | None = None
+        """When the first of the widgets connected now connected; None while there is none."""
+        self._away_since = utc_now()
+        """When the last widget left (or the gateway started)."""
         self.widgets: dict[str, datetime] = {}
         """Widget id -> its last heartbeat."""
 
     # Persistence ------------------------------------------------------------------------------------------------
     async def load(self) -> None:
-        kv = await key_value(self.broker, StageState.BUCKET)
-        try:
-            entry = await kv.get(StageState.KEY)
-        except (KeyNotFoundError, KeyDeletedError):
-            return
-        if entry.value:
-            self.state = StageState.model_validate_json(entry.value)
+        state = await self.store.load()
+        if state is not None:
+            self.state = state
             self._replays = sum(1 for c in self.state.history if ":replay:" in c.cue_id)
+            STAGE_LENGTH.set(len(state.queue))
             log.info("stage restored: %d waiting, paused=%s", len(self.state.queue), self.state.paused)
 
     async def apply(self, change: Callable[[StageState], StageState]) -> StageState:
-        """Apply ``change`` then start the next cue if the stage is free; persist before anyone is told."""
+        """Apply ``change`` then start the next cue if the stage is free; saved before anyone is told when NATS
+        answers, otherwise kept in memory and saved by ``flush`` when it is back."""
         async with self._lock:
             before = self.state
             after = stage.advance(change(before), utc_now())
             if after == before:
                 return after
-            kv = await key_value(self.broker, StageState.BUCKET)
-            await kv.put(StageState.KEY, after.model_dump_json().encode())
             self.state = after
             STAGE_LENGTH.set(len(after.queue))
+            if not self._unsaved:
+                try:
+                    await asyncio.wait_for(self.store.save(after), SAVE_TIMEOUT)
+                except Exception as exc:
+                    self._unsaved = True
+                    log.warning("could not save the stage (%r); it goes on in memory until NATS is back", exc)
         async with self._changed:
             self._version += 1
             self._changed.notify_all()
         return after
+
+    async def flush(self) -> bool:
+        """Save the latest state if a save failed before; True when nothing is left unsaved."""
+        if not self._unsaved:
+            return True
+        state = self.state
+        try:
+            await asyncio.wait_for(self.store.save(state), SAVE_TIMEOUT)
+        except Exception:
+            return False
+        if self.state is state:  # otherwise it changed meanwhile: the next flush saves the newer one
+            self._unsaved = False
+            log.info("the stage is saved again")
+        return not self._unsaved
 
     # Inputs -----------------------------------------------------------------------------------------------------
     async def on_screened(self, screened: ScreenedDonation) -> None:
@@ -142,12 +205,24 @@ class StageService:
     async def _acknowledge(
         self, cue: StageCue, state: PlaybackState, reason: str | None, widget: str | None
     ) -> None:
+        """Publish the ack through the outbox, in order; wait for NATS to store it, but not through an outage."""
         ack = PlaybackAck(
             cue_id=cue.cue_id, donation_id=cue.donation_id, state=state, reason=reason, widget_id=widget
         )
-        await self.publish(
-            wrap(ack, id=f"{cue.cue_id}:{state.value}", correlation_id=cue.donation_id), bus.STAGE_PLAYBACK
+        sent: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._outbox.put_nowait(
+            (wrap(ack, id=f"{cue.cue_id}:{state.value}", correlation_id=cue.donation_id), sent)
         )
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(sent), ACK_WAIT)
+
+    async def send_acks(self) -> None:
+        """The outbox: every playback ack, in order, each retried until NATS stores it."""
+        while True:
+            envelope, sent = await self._outbox.get()
+            await self.publish(envelope, bus.STAGE_PLAYBACK)
+            if not sent.done():
+                sent.set_result(None)
 
     # Operations (dashboard and API) -----------------------------------------------------------------------------
     async def skip(self) -> StageState:
@@ -168,21 +243,55 @@ class StageService:
         for stale in [w for w, seen in self.widgets.items() if (utc_now() - seen).total_seconds() > 60]:
             del self.widgets[stale]
 
+    @property
+    def viewers(self) -> int:
+        """Widgets connected to the stage now."""
+        return self._viewers
+
     # Time -------------------------------------------------------------------------------------------------------
     async def watch(self) -> None:
-        """Move on from a cue no widget finished in time (the page is gone, or the media never ended)."""
+        """Save what could not be saved, and move on from a cue no widget finished in time."""
         while True:
             await asyncio.sleep(WATCH_INTERVAL)
+            await self.flush()
+            try:
+                await self.time_out(utc_now())
+            except Exception:  # the next round tries again; a crash here must not stop the stage
+                log.exception("the stage watchdog failed; trying again")
+
+    async def time_out(self, now: datetime) -> bool:
+        """Move on from the current cue if its time is up; True when it did."""
+        current = self.state.current
+        if current is None:
+            return False
+        if self._viewers:
+            due = stage.deadline(self.state, watched_since=self._viewers_since)
+            reason = "no widget reported its end in time"
+        elif (now - self._away_since).total_seconds() < self.hold_seconds:
+            return False  # a widget may be on its way back (the gateway restarted, OBS reloads): wait for it
+        else:
             due = stage.deadline(self.state)
-            current = self.state.current
-            if due is not None and current is not None and utc_now() >= due:
-                cue_id = current.cue.cue_id
-                log.warning("no widget finished cue %s in time; moving on", cue_id)
-                await self.apply(functools.partial(stage.finish, cue_id=cue_id))
-                CUES.labels("timeout").inc()
-                await self._acknowledge(
-                    current.cue, PlaybackState.FAILED, "no widget reported its end in time", None
-                )
+            reason = "no widget is connected: add the widget URL as a browser source in OBS"
+        if due is None or now < due:
+            return False
+        cue_id = current.cue.cue_id
+        with correlated(current.cue.donation_id):
+            log.warning("cue %s not finished in time (%s); moving on", cue_id, reason)
+        await self.apply(functools.partial(stage.finish, cue_id=cue_id))
+        CUES.labels("timeout").inc()
+        await self._acknowledge(current.cue, PlaybackState.FAILED, reason, None)
+        return True
+
+    def _viewer_joined(self) -> None:
+        self._viewers += 1
+        if self._viewers == 1:
+            self._viewers_since = utc_now()
+
+    def _viewer_left(self) -> None:
+        self._viewers -= 1
+        if self._viewers == 0:
+            self._viewers_since = None
+            self._away_since = utc_now()
 
     # Widgets ----------------------------------------------------------------------------------------------------
     async def widget_stream(self, artifact_url: Callable[[str], str]) -> AsyncIterator[str]:
@@ -193,23 +302,27 @@ class StageService:
             await self.report(
                 current.cue.cue_id, PlaybackState.ENDED, "the widget reconnected while it played"
             )
-        yield "retry: 1000\n\n"
-        sent: str | None = None
-        while not self._closed:
-            version = self._version  # read before the state, so a change while we yield is not missed
-            current = self.state.current
-            cue_id = current.cue.cue_id if current else None
-            if cue_id != sent:
-                if current is None:
-                    yield "event: idle\ndata: {}\n\n"
-                else:
-                    body = current.cue.model_dump(mode="json")
-                    if current.cue.artifact is not None:
-                        body["url"] = artifact_url(current.cue.artifact.key)
-                    yield f"event: play\nid: {current.cue.cue_id}\ndata: {json.dumps(body, ensure_ascii=False)}\n\n"
-                sent = cue_id
-            if not await self._wait_for_change(version, timeout=15):
-                yield ": keepalive\n\n"
+        self._viewer_joined()
+        try:
+            yield "retry: 1000\n\n"
+            sent: str | None = None
+            while not self._closed:
+                version = self._version  # read before the state, so a change while we yield is not missed
+                current = self.state.current
+                cue_id = current.cue.cue_id if current else None
+                if cue_id != sent:
+                    if current is None:
+                        yield "event: idle\ndata: {}\n\n"
+                    else:
+                        body = current.cue.model_dump(mode="json")
+                        if current.cue.artifact is not None:
+                            body["url"] = artifact_url(current.cue.artifact.key)
+                        yield f"event: play\nid: {current.cue.cue_id}\ndata: {json.dumps(body, ensure_ascii=False)}\n\n"
+                    sent = cue_id
+                if not await self._wait_for_change(version, timeout=15):
+                    yield ": keepalive\n\n"
+        finally:
+            self._viewer_left()
 
     async def _wait_for_change(self, version: int, timeout: float) -> bool:
         async with self._changed:

@@ -1,0 +1,177 @@
+"""The stage service when the world misbehaves: NATS away (the show goes on from memory, saved and acknowledged
+when NATS is back) and no widget connected (the current cue waits for one, then its clock starts again)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from gateway import stage
+from gateway.stage_service import StageService
+from ovation_contracts import CueKind, Envelope, PlaybackState, StageState, bus, utc_now
+from ovation_testing import factories
+
+
+class Store:
+    """The KV bucket, which can be away."""
+
+    def __init__(self) -> None:
+        self.saved: StageState | None = None
+        self.away = False
+
+    async def load(self) -> StageState | None:
+        return self.saved
+
+    async def save(self, state: StageState) -> None:
+        if self.away:
+            raise TimeoutError("nats: timeout")
+        self.saved = state
+
+
+class Outbox:
+    """The ack publisher, which waits while NATS is away (ovation_bus.publish retries until it is back)."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+        self.up = asyncio.Event()
+        self.up.set()
+
+    async def __call__(self, envelope: Envelope[Any], subject: str) -> None:
+        assert subject == bus.STAGE_PLAYBACK
+        await self.up.wait()
+        self.sent.append((envelope.payload.cue_id, envelope.payload.state.value))
+
+
+@pytest.fixture
+async def service(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[tuple[StageService, Store, Outbox]]:
+    monkeypatch.setattr("gateway.stage_service.ACK_WAIT", 0.2)  # how long a report waits for its ack
+    store, outbox = Store(), Outbox()
+    service = StageService(store, outbox, hold_seconds=30)
+    sender = asyncio.create_task(service.send_acks())
+    yield service, store, outbox
+    sender.cancel()
+
+
+def alert(name: str) -> Any:
+    """A one-second clip: due 11 s after it becomes current."""
+    return factories.media_cue(
+        f"{name}:video", f"video/{name}.mp4", kind=CueKind.VIDEO, size=1, duration_ms=1000
+    ).payload
+
+
+async def watch_from_a_widget(service: StageService) -> AsyncIterator[str]:
+    stream = service.widget_stream(lambda key: key)
+    assert await anext(stream) == "retry: 1000\n\n"
+    return stream
+
+
+async def until(check: Any, timeout: float = 2.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not check():  # noqa: ASYNC110 - filled by the service's own tasks
+            await asyncio.sleep(0.01)
+
+
+async def test_while_nats_is_away_the_show_goes_on_and_is_saved_and_acknowledged_when_it_is_back(
+    service: tuple[StageService, Store, Outbox],
+) -> None:
+    stage_service, store, outbox = service
+    await stage_service.on_cue(alert("a"))
+    await stage_service.on_cue(alert("b"))
+    assert store.saved is not None and store.saved.current is not None
+
+    store.away, outbox.up = True, asyncio.Event()
+    for report in (PlaybackState.STARTED, PlaybackState.ENDED):
+        async with asyncio.timeout(10):  # the widget's report is answered through the outage
+            assert await stage_service.report("a:video", report, widget="obs")
+    assert stage_service.state.current is not None and stage_service.state.current.cue.cue_id == "b:video"
+    assert store.saved.current.cue.cue_id == "a:video", "nothing could be saved"
+    assert outbox.sent == []
+    assert not await stage_service.flush()
+
+    store.away = False
+    outbox.up.set()
+    assert await stage_service.flush()
+    assert store.saved == stage_service.state
+    await until(lambda: len(outbox.sent) == 2)
+    assert outbox.sent == [("a:video", "started"), ("a:video", "ended")]  # in order
+
+
+async def test_a_change_while_the_stage_is_unsaved_is_saved_by_the_next_flush(
+    service: tuple[StageService, Store, Outbox],
+) -> None:
+    stage_service, store, _ = service
+    store.away = True
+    await stage_service.on_cue(alert("a"))
+    store.away = False
+    await stage_service.on_cue(alert("b"))  # not saved by itself: the stage knows it is behind
+    assert store.saved is None
+    assert await stage_service.flush()
+    assert store.saved == stage_service.state
+    assert [item.cue.cue_id for item in store.saved.queue] == ["b:video"]
+    await stage_service.on_cue(alert("c"))  # saved at once again
+    assert store.saved == stage_service.state
+
+
+async def test_without_a_widget_the_current_cue_waits_then_plays_in_full_when_one_connects(
+    service: tuple[StageService, Store, Outbox],
+) -> None:
+    stage_service, _, outbox = service
+    await stage_service.on_cue(alert("a"))
+    due = stage.deadline(stage_service.state)
+    assert due is not None
+
+    # Past its deadline, but no widget has been here: the cue waits (hold_seconds since the gateway started).
+    assert not await stage_service.time_out(due + timedelta(seconds=15))
+    assert stage_service.state.current is not None
+
+    stream = await watch_from_a_widget(stage_service)
+    assert stage_service.viewers == 1
+    assert (await anext(stream)).startswith("event: play\nid: a:video\n")
+    # The clock started again when the widget connected: the cue's whole length is left.
+    length = due - stage_service.state.current_since  # type: ignore[operator]
+    assert not await stage_service.time_out(utc_now() + length - timedelta(seconds=1))
+    assert await stage_service.time_out(utc_now() + length + timedelta(seconds=1))
+    await until(lambda: bool(outbox.sent))
+    assert outbox.sent == [("a:video", "failed")]
+    await stream.aclose()
+    assert stage_service.viewers == 0
+
+
+async def test_a_stage_without_a_widget_for_longer_than_the_hold_moves_on_by_the_deadlines(
+    service: tuple[StageService, Store, Outbox],
+) -> None:
+    stage_service, _, outbox = service
+    stream = await watch_from_a_widget(stage_service)
+    await stream.aclose()  # the streamer closed OBS
+    await stage_service.on_cue(alert("a"))
+    due = stage.deadline(stage_service.state)
+    assert due is not None
+    left = utc_now()
+    assert not await stage_service.time_out(left + timedelta(seconds=29)), "within the hold"
+    assert await stage_service.time_out(max(due, left + timedelta(seconds=31)))
+    await until(lambda: bool(outbox.sent))
+    assert outbox.sent == [("a:video", "failed")]
+    assert stage_service.state.current is None
+
+
+async def test_the_watchdog_keeps_going_when_a_round_fails(
+    service: tuple[StageService, Store, Outbox], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stage_service, _, _ = service
+    rounds = 0
+
+    async def flaky(now: object) -> bool:
+        nonlocal rounds
+        rounds += 1
+        raise TimeoutError("nats: timeout")
+
+    monkeypatch.setattr(stage_service, "time_out", flaky)
+    monkeypatch.setattr("gateway.stage_service.WATCH_INTERVAL", 0.01)
+    watchdog = asyncio.create_task(stage_service.watch())
+    await until(lambda: rounds >= 3)
+    assert not watchdog.done()
+    watchdog.cancel()
