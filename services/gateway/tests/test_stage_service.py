@@ -51,6 +51,7 @@ async def service(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[tuple[StageS
     monkeypatch.setattr("gateway.stage_service.ACK_WAIT", 0.2)  # how long a report waits for its ack
     store, outbox = Store(), Outbox()
     service = StageService(store, outbox, hold_seconds=30)
+    await service.load()
     sender = asyncio.create_task(service.send_acks())
     yield service, store, outbox
     sender.cancel()
@@ -156,6 +157,30 @@ async def test_a_stage_without_a_widget_for_longer_than_the_hold_moves_on_by_the
     await until(lambda: bool(outbox.sent))
     assert outbox.sent == [("a:video", "failed")]
     assert stage_service.state.current is None
+
+
+async def test_an_event_that_arrives_before_the_stage_is_loaded_waits_for_it() -> None:
+    """The consumers start before the gateway loads the stored stage: an alert taken into the empty stage first
+    would be saved over the stored one and lost when it is loaded."""
+    store = Store()
+    before = StageService(store, Outbox())
+    await before.load()
+    await before.on_cue(alert("a"))
+    await before.on_cue(alert("b"))
+
+    after = StageService(store, Outbox())  # the gateway restarted
+    early = asyncio.create_task(after.on_cue(alert("c")))
+    stream = after.widget_stream(lambda key: key)
+    first = asyncio.create_task(anext(stream))
+    await asyncio.sleep(0.05)
+    assert not early.done() and not first.done()
+    await after.load()
+    await early
+    assert await first == "retry: 1000\n\n"
+    assert (await anext(stream)).startswith("event: play\nid: a:video\n")
+    assert [item.cue.cue_id for item in after.state.queue] == ["b:video", "c:video"]
+    assert store.saved == after.state
+    await stream.aclose()
 
 
 async def test_the_watchdog_keeps_going_when_a_round_fails(

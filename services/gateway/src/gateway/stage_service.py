@@ -121,6 +121,8 @@ class StageService:
         self._version = 0
         self._replays = 0
         self._closed = False
+        self._loaded = asyncio.Event()
+        """Set once the stored stage is loaded: the consumers start before that, and must not change it sooner."""
         self._unsaved = False
         """The last save failed (NATS away): changes go on in memory until ``flush`` saves the latest state."""
         self._outbox: asyncio.Queue[tuple[Envelope[PlaybackAck], asyncio.Future[None]]] = asyncio.Queue()
@@ -134,16 +136,22 @@ class StageService:
 
     # Persistence ------------------------------------------------------------------------------------------------
     async def load(self) -> None:
-        state = await self.store.load()
-        if state is not None:
-            self.state = state
-            self._replays = sum(1 for c in self.state.history if ":replay:" in c.cue_id)
-            STAGE_LENGTH.set(len(state.queue))
-            log.info("stage restored: %d waiting, paused=%s", len(self.state.queue), self.state.paused)
+        """Take the stage from the store; every change waits for this (an alert enqueued into the empty stage
+        before it would be saved over the stored one, then lost when the stored one is loaded)."""
+        async with self._lock:
+            state = await self.store.load()
+            if state is not None:
+                self.state = state
+                self._replays = sum(1 for c in self.state.history if ":replay:" in c.cue_id)
+                STAGE_LENGTH.set(len(state.queue))
+                log.info("stage restored: %d waiting, paused=%s", len(self.state.queue), self.state.paused)
+            self._loaded.set()
+        await self._notify()
 
     async def apply(self, change: Callable[[StageState], StageState]) -> StageState:
         """Apply ``change`` then start the next cue if the stage is free; saved before anyone is told when NATS
         answers, otherwise kept in memory and saved by ``flush`` when it is back."""
+        await self._loaded.wait()
         async with self._lock:
             before = self.state
             after = stage.advance(change(before), utc_now())
@@ -157,9 +165,7 @@ class StageService:
                 except Exception as exc:
                     self._unsaved = True
                     log.warning("could not save the stage (%r); it goes on in memory until NATS is back", exc)
-        async with self._changed:
-            self._version += 1
-            self._changed.notify_all()
+        await self._notify()
         return after
 
     async def flush(self) -> bool:
@@ -189,6 +195,7 @@ class StageService:
         self, cue_id: str, state: PlaybackState, reason: str | None = None, widget: str | None = None
     ) -> bool:
         """A widget's report; True when it concerned the current cue."""
+        await self._loaded.wait()
         current = self.state.current
         if current is None or current.cue.cue_id != cue_id:
             return False
@@ -296,6 +303,10 @@ class StageService:
     # Widgets ----------------------------------------------------------------------------------------------------
     async def widget_stream(self, artifact_url: Callable[[str], str]) -> AsyncIterator[str]:
         """Server-sent events for one widget: ``play`` with the cue to play now, ``idle`` when there is none."""
+        while not self._loaded.is_set():  # the gateway just started: what plays is not known yet
+            if self._closed:
+                return
+            await self._wait_for_change(self._version, timeout=1)
         current = self.state.current
         if current is not None and self.state.started:
             # This widget (re)connected mid-cue: that cue was seen already; never play it twice.
@@ -335,9 +346,9 @@ class StageService:
     def close(self) -> None:
         """End every widget stream (at shutdown), so the server does not wait for them."""
         self._closed = True
-        asyncio.get_running_loop().create_task(self._wake())
+        asyncio.get_running_loop().create_task(self._notify())
 
-    async def _wake(self) -> None:
+    async def _notify(self) -> None:
         async with self._changed:
             self._version += 1
             self._changed.notify_all()
