@@ -36,15 +36,14 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from .server import LoopbackServer
+from .server import FakeServer
 
 UNIVERSAL_PATH = "/v2/video/generations"
 LEGACY_PATH = "/v2/generate/video/google/generation"
@@ -164,8 +163,10 @@ class FakeGeneration:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-class FakeAiml:
+class FakeAiml(FakeServer):
     """The fake server and its controls. Start it with ``async with`` (or :meth:`start` / :meth:`stop`)."""
+
+    name = "fake-aiml"
 
     def __init__(
         self,
@@ -186,8 +187,7 @@ class FakeAiml:
         self.video = video
         """The bytes served as the finished video; a session-wide tiny MP4 when None."""
         self.oversize_bytes = oversize_bytes
-        self.host = host
-        self._port = port
+        super().__init__(host, port)
 
         self.hold = False
         """While True, generations stay ``generating`` until :meth:`release`."""
@@ -202,42 +202,18 @@ class FakeAiml:
         self.authorization_headers: list[str] = []
         self.rejected_bodies: list[Any] = []
         self._faults: list[_Fault] = []
-        self._server: LoopbackServer | None = None
         self.app = self._build_app()
 
     # lifecycle
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("the fake is not started")
-        return self._port
 
     @property
     def base_url(self) -> str:
         """What ``https://api.aimlapi.com`` is for the real API."""
         return f"http://{self.host}:{self.port}"
 
-    async def start(self) -> None:
+    async def _before_start(self) -> None:
         if self.video is None:
             self.video = await asyncio.to_thread(sample_mp4)
-        self._server = await LoopbackServer.start(self.app, host=self.host, port=self._port, name="fake-aiml")
-        self._port = self._server.port
-
-    async def stop(self) -> None:
-        if self._server is None:
-            return
-        await self._server.stop()
-        self._server = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.stop()
 
     # controls
 

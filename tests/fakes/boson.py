@@ -46,15 +46,14 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .server import LoopbackServer
+from .server import FakeServer
 
 TTS_MODELS = ("higgs-audio-generation-Hackathon",)
 LLM_MODELS = (
@@ -137,8 +136,10 @@ def _error(status: int, message: str, kind: str, code: str | None = None) -> JSO
     )
 
 
-class FakeBoson:
+class FakeBoson(FakeServer):
     """The fake server and its controls. Start it with ``async with`` (or :meth:`start` / :meth:`stop`)."""
+
+    name = "fake-boson"
 
     def __init__(
         self,
@@ -154,8 +155,7 @@ class FakeBoson:
         """How speech sounds: a tone as long as the text (fast, no dependency) or espeak-ng."""
         self.think = think
         """Qwen3's reasoning block before the answer: with reasoning, empty (``<think>\\n\\n</think>``) or none."""
-        self.host = host
-        self._port = port
+        super().__init__(host, port)
 
         self.rate_limited: set[str] = set()
         """Keys that answer 429 rate_limit_exceeded."""
@@ -174,7 +174,6 @@ class FakeBoson:
         self.requests: list[BosonRequest] = []
         self._faults: deque[int] = deque()
         self._ids = itertools.count(1)
-        self._server: LoopbackServer | None = None
         self._stopping: asyncio.Event | None = None
         self.app = Starlette(
             routes=[
@@ -187,39 +186,16 @@ class FakeBoson:
     # lifecycle
 
     @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("the fake is not started")
-        return self._port
-
-    @property
     def base_url(self) -> str:
         """As a client is configured with it (``https://hackathon.boson.ai/v1``)."""
         return f"http://{self.host}:{self.port}/v1"
 
-    async def start(self) -> None:
+    async def _before_start(self) -> None:
         self._stopping = asyncio.Event()
-        self._server = await LoopbackServer.start(
-            self.app, host=self.host, port=self._port, name="fake-boson"
-        )
-        self._port = self._server.port
 
-    async def stop(self) -> None:
-        if self._server is None:
-            return
+    async def _before_stop(self) -> None:
         assert self._stopping is not None
         self._stopping.set()  # slow answers end now instead of holding the shutdown
-        await self._server.stop()
-        self._server = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.stop()
 
     # controls
 

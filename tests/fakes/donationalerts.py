@@ -33,8 +33,7 @@ from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, ClassVar, Literal
 from urllib.parse import parse_qsl, urlencode
 
 from starlette.applications import Starlette
@@ -43,7 +42,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from .server import LoopbackServer
+from .server import FakeServer
 
 log = logging.getLogger(__name__)
 
@@ -145,8 +144,11 @@ class _Connection:
                 await self.ws.close(code=code, reason=reason)
 
 
-class FakeDonationAlerts:
+class FakeDonationAlerts(FakeServer):
     """The fake server and its controls. Start it with ``async with`` (or :meth:`start` / :meth:`stop`)."""
+
+    name = "fake-donationalerts"
+    server_options: ClassVar[dict[str, Any]] = {"ws_max_size": 64 << 20, "ws_ping_interval": None}
 
     def __init__(
         self,
@@ -175,8 +177,7 @@ class FakeDonationAlerts:
         self.token_ttl = token_ttl
         self.per_page = per_page
         self.rate_limit = rate_limit
-        self.host = host
-        self._port = port
+        super().__init__(host, port)
 
         self.requests: Counter[str] = Counter()
         """Requests served, by endpoint name (see ``ENDPOINTS``); websocket counts connections."""
@@ -214,17 +215,10 @@ class FakeDonationAlerts:
         self._seq: Counter[str] = Counter()
         self._connections: set[_Connection] = set()
         self._outbox: asyncio.Queue[tuple[str | bytes, bool]] | None = None
-        self._server: LoopbackServer | None = None
         self._pusher_task: asyncio.Task[None] | None = None
         self.app = self._build_app()
 
     # lifecycle
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("the fake is not started")
-        return self._port
 
     @property
     def base_url(self) -> str:
@@ -239,38 +233,18 @@ class FakeDonationAlerts:
     def channel(self) -> str:
         return f"$alerts:donation_{self.user_id}"
 
-    async def start(self) -> None:
+    async def _before_start(self) -> None:
         self._outbox = asyncio.Queue()
-        self._server = await LoopbackServer.start(
-            self.app,
-            host=self.host,
-            port=self._port,
-            name="fake-donationalerts",
-            ws_max_size=64 << 20,
-            ws_ping_interval=None,
-        )
-        self._port = self._server.port
+
+    async def _after_start(self) -> None:
         self._pusher_task = asyncio.create_task(self._pusher(), name="fake-donationalerts-pusher")
 
-    async def stop(self) -> None:
-        if self._server is None:
-            return
+    async def _before_stop(self) -> None:
         await self.drop_connections(code=1001, reason="")
         if self._pusher_task is not None:
             self._pusher_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._pusher_task
-        await self._server.stop()
-        self._server = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.stop()
 
     # controls
 

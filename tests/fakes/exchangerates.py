@@ -11,19 +11,21 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .server import LoopbackServer
+from .server import FakeServer
 
 USD_RATES = {"USD": 1, "EUR": 0.9, "RUB": 80, "KZT": 500, "GBP": 0.8}
 
 
-class FakeExchangeRates:
+class FakeExchangeRates(FakeServer):
+    name = "fake-exchangerates"
+
     def __init__(self, rates: dict[str, float] | None = None) -> None:
+        super().__init__()
         self.rates = dict(rates or USD_RATES)
         self.status = 200
         """Answer this HTTP status (500 or 429 to simulate an outage)."""
         self.requests = 0
-        self.port = 0
-        self._server: LoopbackServer | None = None
+        self.app = Starlette(routes=[Route("/v6/latest/{base}", self.latest)])
 
     @property
     def url(self) -> str:
@@ -39,16 +41,6 @@ class FakeExchangeRates:
         return JSONResponse(
             {"result": "success", "base_code": base, "time_last_update_unix": 1_763_683_200, "rates": rates}
         )
-
-    async def __aenter__(self) -> FakeExchangeRates:
-        app = Starlette(routes=[Route("/v6/latest/{base}", self.latest)])
-        self._server = await LoopbackServer.start(app, name="fake-exchangerates")
-        self.port = self._server.port
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        assert self._server is not None
-        await self._server.stop()
 
 
 @contextlib.asynccontextmanager

@@ -36,15 +36,14 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from .server import LoopbackServer
+from .server import FakeServer
 
 log = logging.getLogger(__name__)
 
@@ -208,8 +207,10 @@ class ChatRequest:
 Responder = Callable[[ChatRequest], Reply]
 
 
-class FakeOllama:
+class FakeOllama(FakeServer):
     """The fake server and its controls. Start it with ``async with`` (or :meth:`start` / :meth:`stop`)."""
+
+    name = "fake-ollama"
 
     def __init__(
         self,
@@ -222,15 +223,13 @@ class FakeOllama:
         self.models = list(models)
         self.strict_models = strict_models
         """Answer 404 for a model not in ``models``, as Ollama does for a model that was never pulled."""
-        self.host = host
-        self._port = port
+        super().__init__(host, port)
         self.default: Reply = Reply.plan()
         self.responder: Responder | None = None
         self.requests: list[ChatRequest] = []
         """Every request to ``/v1/chat/completions``, in order."""
         self._script: deque[Reply] = deque()
         self._ids = itertools.count(1)
-        self._server: LoopbackServer | None = None
         self._stopping: asyncio.Event | None = None
         self.app = Starlette(
             routes=[
@@ -244,12 +243,6 @@ class FakeOllama:
     # lifecycle
 
     @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("the fake is not started")
-        return self._port
-
-    @property
     def base_url(self) -> str:
         """Ollama's root, as a client is configured with it (``http://127.0.0.1:11434``)."""
         return f"http://{self.host}:{self.port}"
@@ -258,29 +251,12 @@ class FakeOllama:
     def openai_base_url(self) -> str:
         return f"{self.base_url}/v1"
 
-    async def start(self) -> None:
+    async def _before_start(self) -> None:
         self._stopping = asyncio.Event()
-        self._server = await LoopbackServer.start(
-            self.app, host=self.host, port=self._port, name="fake-ollama"
-        )
-        self._port = self._server.port
 
-    async def stop(self) -> None:
-        if self._server is None:
-            return
+    async def _before_stop(self) -> None:
         assert self._stopping is not None
         self._stopping.set()  # slow answers end now instead of holding the shutdown
-        await self._server.stop()
-        self._server = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.stop()
 
     # controls
 

@@ -1,4 +1,5 @@
-"""uvicorn inside the test's event loop, on a loopback port: how every fake server here is served.
+"""uvicorn inside the test's event loop, on a loopback port: how every fake server here is served, and the
+lifecycle the fakes share (``FakeServer``).
 
 No signal handlers (the test process owns them), and it stops as soon as asked instead of waiting out connections.
 """
@@ -9,7 +10,8 @@ import asyncio
 import contextlib
 import socket
 from collections.abc import Iterator
-from typing import Any
+from types import TracebackType
+from typing import Any, ClassVar, Self
 
 import uvicorn
 
@@ -58,3 +60,57 @@ class LoopbackServer:
         self._server.should_exit = True
         self._server.exit_requested.set()
         await self._task
+
+
+class FakeServer:
+    """What every fake shares: it serves ``self.app`` on ``host`` and ``port`` (0: a free one) from :meth:`start`
+    to :meth:`stop`, or as an async context manager. A fake sets ``app`` in its ``__init__``, may pass uvicorn
+    options in ``server_options``, and overrides :meth:`_before_start`, :meth:`_after_start` and :meth:`_before_stop` for its own resources."""
+
+    name = "fake"
+    server_options: ClassVar[dict[str, Any]] = {}
+    app: Any
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.host = host
+        self._port = port
+        self._server: LoopbackServer | None = None
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError(f"the {self.name} is not started")
+        return self._port
+
+    async def start(self) -> None:
+        await self._before_start()
+        self._server = await LoopbackServer.start(
+            self.app, host=self.host, port=self._port, name=self.name, **self.server_options
+        )
+        self._port = self._server.port
+        await self._after_start()
+
+    async def stop(self) -> None:
+        if self._server is None:
+            return
+        await self._before_stop()
+        await self._server.stop()
+        self._server = None
+
+    async def _before_start(self) -> None:
+        """Before the server starts."""
+
+    async def _after_start(self) -> None:
+        """Once it serves."""
+
+    async def _before_stop(self) -> None:
+        """Before the server stops (end slow answers and open connections here)."""
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
