@@ -4,6 +4,9 @@ service as its own process). Prints one JSON object.
 - **startup**: from starting ``ovation up`` until nats-server and every service answer their readiness check (200),
   and until the launcher prints "Ovation is up in X s"; ``BENCH_STARTUPS`` runs (3), each on a fresh data directory
   (a first start: tokens, streams and buckets created);
+- **first donation**: what a new user waits for after the README's run command: from starting ``ovation up`` (the
+  simulator on, as it ships) until the dashboard's event stream, which the page renders, delivers the first donation;
+  ``BENCH_STARTUPS`` runs on fresh data directories;
 - **burst**: a raid of ``BENCH_BURST_DONATIONS`` (2,000) donations pushed by the fake DonationAlerts over its
   websocket as fast as it can send them, one push each, as the real Centrifugo does, into ingest (connected with a
   token, the simulator off) and the gatekeeper: the time from the first push until every donation has its
@@ -39,8 +42,8 @@ from typing import Any
 import httpx
 import nats
 
-from bench.launch import OvationUp, machine, sample
-from ovation_contracts import bus
+from bench.launch import ADMIN_TOKEN, OvationUp, machine, sample
+from ovation_contracts import ChatEvent, Donation, bus
 from tests.fakes.donationalerts import FakeDonationAlerts
 from tests.fakes.exchangerates import FakeExchangeRates
 
@@ -60,6 +63,8 @@ MESSAGES = [
     "Спасибо за стрим!",
 ]
 SOURCE = "donationalerts"
+SHOWN = {Donation.TYPE, ChatEvent.TYPE}
+"""What the dashboard's live feed shows as it arrives."""
 KILLED = re.compile(r"^(\S+)\s+\| did not stop within [\d.]+ s; killing it")
 LOG = os.environ.get("BENCH_SYSTEM_LOG")
 """A file to keep every line of the launchers' output in."""
@@ -90,6 +95,25 @@ async def startup(up: OvationUp) -> dict[str, Any]:
         "banner_says_seconds": float(match[1]),
         "ready_seconds": {name: round(ready[name], 2) for name in targets},
     }
+
+
+async def first_donation(up: OvationUp, timeout: float = 120.0) -> float:
+    """Seconds from the command until the dashboard's event stream delivers a donation (or a paid chat event)."""
+    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    async with httpx.AsyncClient(timeout=5.0) as http:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                url = f"{up.gateway}/api/v1/events"
+                async with http.stream("GET", url, headers=headers, params={"backlog": 50}) as response:
+                    if response.status_code == 200:
+                        async for line in response.aiter_lines():
+                            if line.startswith("data:") and json.loads(line[5:])["type"] in SHOWN:
+                                return round(time.perf_counter() - up.started, 2)
+            if up.process is None or up.process.poll() is not None:
+                raise RuntimeError(f"ovation up exited during start-up:\n{up.tail()}")
+            await asyncio.sleep(0.05)
+    raise RuntimeError(f"no donation reached the dashboard within {timeout:g} s:\n{up.tail()}")
 
 
 async def wait_connected(up: OvationUp, timeout: float = 60.0) -> None:
@@ -181,6 +205,7 @@ async def burst(up: OvationUp, fake: FakeDonationAlerts) -> dict[str, Any]:
 
 async def main() -> dict[str, Any]:
     startups: list[dict[str, Any]] = []
+    firsts: list[float] = []
     stops: list[float] = []
     killed: Counter[str] = Counter()
     with tempfile.TemporaryDirectory(prefix="ovation-bench-system-") as workdir:
@@ -193,8 +218,16 @@ async def main() -> dict[str, Any]:
                 "DONATIONALERTS_ACCESS_TOKEN": fake.issue_token(ttl=86_400),
                 "GATEKEEPER_RATES_URL": rates.url,
             }
+            log = Path(LOG) if LOG else None
             for run in range(STARTUPS):
-                log = Path(LOG) if LOG else None
+                up = OvationUp(
+                    Path(workdir) / f"simulator-{run}", {"GATEKEEPER_RATES_URL": rates.url}, log=log
+                )
+                try:
+                    firsts.append(await first_donation(up.start()))
+                finally:
+                    await asyncio.to_thread(up.stop)
+            for run in range(STARTUPS):
                 up = OvationUp(Path(workdir) / f"run-{run}", extra, log=log).start()
                 try:
                     startups.append(await startup(up))
@@ -224,6 +257,11 @@ async def main() -> dict[str, Any]:
             "banner_seconds": {"median": round(statistics.median(banner), 2), "each": banner},
             "ready_seconds_last_run": startups[-1]["ready_seconds"],
             "banner_says_seconds_last_run": startups[-1]["banner_says_seconds"],
+        },
+        "first_donation_on_dashboard_seconds": {
+            "median": round(statistics.median(firsts), 2),
+            "each": firsts,
+            "note": "ovation up with the simulator on, as the README's run command: a donation in the dashboard feed",
         },
         "stop": {
             "seconds": stops,

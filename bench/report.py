@@ -174,6 +174,11 @@ def startup(b: Report) -> str:
     )
 
 
+def first_donation(b: Report) -> str:
+    first = b["system"]["first_donation_on_dashboard_seconds"]
+    return f"{n(first['median'])} s (median of {len(first['each'])}; slowest {n(max(first['each']))} s)"
+
+
 def rss(b: Report) -> str:
     memory = dict(b["system"]["rss_mib_after_burst"])
     total = memory.pop("total")
@@ -205,6 +210,10 @@ ROWS: list[tuple[str, Callable[[Report], str]]] = [
     ("moderation request/reply over NATS (what voice and painter call)", moderation_call),
     ("DonationAlerts: catch up {missed} donations missed while ingest was stopped", catch_up),
     ("startup: `ovation up` to every service ready (a first start, fresh data directory)", startup),
+    (
+        "first donation on the dashboard after the README's `ovation up` (simulator on, fresh data directory)",
+        first_donation,
+    ),
     ("memory (RSS, MiB) per process after the burst", rss),
 ]
 
