@@ -144,8 +144,8 @@ def test_one_command_brings_everything_up_and_shows_donations_within_10_seconds(
     token_file = Path(env["OVATION_DATA_DIR"]) / "secrets" / "admin_token"
     # What a streamer sees: the dashboard, as soon as the gateway answers (the generators may still be starting).
     envelope = None
-    # The promise is 10 s, and bench/bench_system.py measures it on a quiet machine (about 5 s). Here other test
-    # workers share the two cores, so the bound is 20 s (see issue 2's note).
+    # The promise is 10 s; bench/bench_system.py measures it on a quiet machine (2.4 s, in the README's table). Here
+    # the other test worker shares the two cores, so this test only bounds it at 20 s.
     while envelope is None and time.monotonic() - started < 20:
         try:
             headers = {"Authorization": f"Bearer {token_file.read_text().strip()}"}
