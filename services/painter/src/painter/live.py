@@ -191,7 +191,7 @@ async def publish_frames(
                 delivered = False
             missed = not delivered
             if delivered:
-                sent_at = now
+                sent_at = monotonic()  # the next keyframe counts from the send, not from this tick's start
         await _pause(closing, 1 / fps)
 
 
