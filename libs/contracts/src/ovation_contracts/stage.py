@@ -12,6 +12,7 @@ from .artifacts import ArtifactRef
 from .envelope import MessageId, Payload
 from .gate import ReactionKind
 from .money import Money
+from .settings import KvDocument
 
 
 class CueKind(StrEnum):
@@ -67,10 +68,8 @@ class StageItem(BaseModel):
     arrival: int = Field(ge=0)
 
 
-class StageState(BaseModel):
+class StageState(KvDocument):
     """The widget stage, kept in KV (``ovation-queues`` / ``stage``) so a gateway restart loses and doubles nothing."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     BUCKET: ClassVar[str] = bus.KV_QUEUES
     KEY: ClassVar[str] = "stage"

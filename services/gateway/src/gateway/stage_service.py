@@ -25,10 +25,9 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from faststream.nats import NatsBroker
-from nats.js.errors import KeyDeletedError, KeyNotFoundError
 from prometheus_client import Counter, Gauge, Histogram
 
-from ovation_bus import correlated, key_value
+from ovation_bus import correlated, load, save
 from ovation_contracts import (
     Approval,
     CueKind,
@@ -98,16 +97,10 @@ class KvStageStore:
         self.broker = broker
 
     async def load(self) -> StageState | None:
-        kv = await key_value(self.broker, StageState.BUCKET)
-        try:
-            entry = await kv.get(StageState.KEY)
-        except (KeyNotFoundError, KeyDeletedError):
-            return None
-        return StageState.model_validate_json(entry.value) if entry.value else None
+        return await load(self.broker, StageState)
 
     async def save(self, state: StageState) -> None:
-        kv = await key_value(self.broker, StageState.BUCKET)
-        await kv.put(StageState.KEY, state.model_dump_json().encode())
+        await save(self.broker, state)
 
 
 class StageService:
