@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 
 import pytest
@@ -119,6 +121,60 @@ async def test_a_submit_without_an_answer_is_never_sent_again(fake: FakeAiml, ai
     with pytest.raises(AimlUnanswered, match="was not sent again so that it cannot be paid twice"):
         await aiml.submit(REQUEST)
     assert fake.requests["submit"] == 1
+
+
+class _ClosingKeepAlive:
+    """An HTTP server that answers the first request on a connection and keeps it open, then closes it when a
+    second request arrives there, unanswered: what a server closing an idle connection looks like to a client that
+    picked that connection at the same moment."""
+
+    def __init__(self) -> None:
+        self.posts = 0
+        self.connections = 0
+
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        served = 0
+        while head := await reader.readuntil(b"\r\n\r\n"):
+            length = next(
+                (
+                    int(line.split(b":")[1])
+                    for line in head.split(b"\r\n")
+                    if line.lower().startswith(b"content-length")
+                ),
+                0,
+            )
+            await reader.readexactly(length)
+            if served:
+                writer.close()
+                return
+            served += 1
+            posted = head.startswith(b"POST")
+            self.posts += posted
+            body = json.dumps({"id": "g-1", "status": "queued" if posted else "generating"}).encode()
+            writer.write(
+                b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+                + f"content-length: {len(body)}\r\n\r\n".encode()
+                + body
+            )
+            await writer.drain()
+
+
+async def test_a_submit_never_rides_a_kept_alive_connection_the_server_may_be_closing() -> None:
+    server = _ClosingKeepAlive()
+    listening = await asyncio.start_server(server.serve, "127.0.0.1", 0)
+    port = listening.sockets[0].getsockname()[1]
+    aiml = AimlClient(api_key="k", base_url=f"http://127.0.0.1:{port}", request_timeout=2, retry_base=0.01)
+    try:
+        assert (await aiml.poll("g-1")).status == "generating"  # leaves a kept-alive connection in the pool
+
+        assert await aiml.submit(REQUEST) == "g-1"
+        assert await aiml.submit(REQUEST) == "g-1"
+    finally:
+        await aiml.aclose()
+        listening.close()
+    assert server.posts == 2
+    assert server.connections == 3, "each submit on its own connection"
 
 
 async def test_poll_timeouts_5xx_and_garbage_are_tolerated(fake: FakeAiml, aiml: AimlClient) -> None:

@@ -20,6 +20,7 @@ from ovation_contracts import (
 from tests.fakes.aiml import FileFault
 from video.aiml import GenerationRequest
 from video.service import artifact_key
+from video.store import MemoryRecords
 
 from .conftest import Rig, RigFactory, make_job
 
@@ -121,6 +122,46 @@ async def test_a_restart_in_the_middle_of_submitting_is_never_submitted_again(ma
     assert await rig.service.handle(job) is JobState.FALLBACK
     assert rig.fake.submissions == 0
     assert rig.outbox.final(job).reason == VideoFallbackReason.INTERRUPTED
+
+
+class _SlowWrites(MemoryRecords):
+    """Records whose first write of a "submitting" record is stored but reported as failed (a KV write that timed
+    out on a busy server and landed anyway)."""
+
+    failed = False
+
+    async def put(self, record: VideoGeneration) -> None:
+        await super().put(record)
+        if record.phase is GenerationPhase.SUBMITTING and not self.failed:
+            self.failed = True
+            raise TimeoutError("nats: timeout")
+
+
+async def test_a_submitting_record_whose_write_failed_is_still_submitted_once(make_rig: RigFactory) -> None:
+    rig = make_rig()
+    rig.service.records = records = _SlowWrites()
+    job = make_job()
+    with pytest.raises(TimeoutError):
+        await rig.service.handle(job)
+    assert rig.fake.submissions == 0
+    stored = await records.get(job.job_id)
+    assert stored is not None and stored.phase is GenerationPhase.SUBMITTING
+
+    assert await rig.service.handle(job) is JobState.READY  # the bus delivers it again
+    assert rig.fake.submissions == 1
+    assert len(rig.outbox.cues) == 1
+
+
+async def test_a_job_delivered_again_while_it_runs_waits_for_it_and_pays_once(make_rig: RigFactory) -> None:
+    rig = make_rig()
+    job = make_job()
+
+    states = await asyncio.gather(*(rig.service.handle(job) for _ in range(3)))
+
+    assert states == [JobState.READY] * 3
+    assert rig.fake.submissions == 1
+    assert len(rig.outbox.cues) == 1
+    assert not rig.service._handling, "nothing is kept for finished jobs"
 
 
 async def test_a_finished_job_is_not_cued_again(make_rig: RigFactory) -> None:

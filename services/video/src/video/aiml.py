@@ -116,7 +116,6 @@ class AimlClient:
         request_timeout: float = 30.0,
         retries: int = 3,
         retry_base: float = 1.0,
-        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         if not api_key:
             raise ValueError("an AIML API key is required")
@@ -125,17 +124,26 @@ class AimlClient:
         self.retry_base = retry_base
         self.last_error: str | None = None
         """The last failure, for the health report; None after a success."""
-        self._http = httpx.AsyncClient(
-            base_url=base_url,
-            headers={"Authorization": f"Bearer {api_key}", "Accept": "application/json"},
-            timeout=httpx.Timeout(request_timeout, connect=min(10.0, request_timeout)),
-            transport=transport,
-            follow_redirects=False,
-            trust_env=False,
-        )
+
+        def client(limits: httpx.Limits) -> httpx.AsyncClient:
+            return httpx.AsyncClient(
+                base_url=base_url,
+                headers={"Authorization": f"Bearer {api_key}", "Accept": "application/json"},
+                timeout=httpx.Timeout(request_timeout, connect=min(10.0, request_timeout)),
+                limits=limits,
+                follow_redirects=False,
+                trust_env=False,
+            )
+
+        self._http = client(httpx.Limits())
+        # Each submit on a new connection: a kept-alive one the server is closing at that moment fails the request
+        # after it was sent (as far as the client can tell), and a paid submit that may have been sent is never
+        # sent again. A fresh connection fails, if at all, while connecting: certainly not sent, safely retried.
+        self._submits = client(httpx.Limits(max_keepalive_connections=0))
 
     async def aclose(self) -> None:
         await self._http.aclose()
+        await self._submits.aclose()
 
     # Submit -----------------------------------------------------------------------------------------------------
     async def submit(self, request: GenerationRequest) -> str:
@@ -143,7 +151,7 @@ class AimlClient:
         attempt = 0
         while True:
             try:
-                response = await self._http.post(self.path, json=request.body())
+                response = await self._submits.post(self.path, json=request.body())
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 problem = f"could not connect to AIML ({type(exc).__name__})"
                 retry_after = None

@@ -18,7 +18,7 @@ import re
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
@@ -120,6 +120,12 @@ class _Fallback(Exception):
         self.detail = detail
 
 
+@dataclass(slots=True)
+class _Turn:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    waiting: int = 0
+
+
 class VideoService:
     def __init__(
         self,
@@ -147,6 +153,11 @@ class VideoService:
         self.options = options
         self.work_dir = work_dir
         self.clock = clock
+        self._handling: dict[str, _Turn] = {}
+        """Jobs in this process's hands: a copy delivered again meanwhile waits, then finds the job finished."""
+        self._unsent: set[str] = set()
+        """Jobs whose "submitting" record may be stored although this process certainly did not submit them
+        (storing it failed): they may still be submitted, where a record left by a crash may not."""
 
     # The job -------------------------------------------------------------------------------------------------
     async def handle(self, job: VideoJob) -> JobState:
@@ -154,6 +165,17 @@ class VideoService:
 
         Raises only when the infrastructure fails (KV, the artifact store, NATS), so the bus retries the job.
         """
+        turn = self._handling.setdefault(job.job_id, _Turn())
+        turn.waiting += 1
+        try:
+            async with turn.lock:
+                return await self._handle(job)
+        finally:
+            turn.waiting -= 1
+            if not turn.waiting:
+                del self._handling[job.job_id]
+
+    async def _handle(self, job: VideoJob) -> JobState:
         record = await self.records.get(job.job_id)
         if record is not None and record.phase is GenerationPhase.FINISHED:
             return await self._republish(job, record)
@@ -185,7 +207,11 @@ class VideoService:
         if record is not None and record.generation_id:
             log.info("resuming generation %s after a restart", record.generation_id)
             return record
-        if record is not None and record.phase is GenerationPhase.SUBMITTING:
+        if (
+            record is not None
+            and record.phase is GenerationPhase.SUBMITTING
+            and job.job_id not in self._unsent
+        ):
             raise _Fallback(
                 VideoFallbackReason.INTERRUPTED,
                 "the service stopped while asking AIML for this video, so it cannot tell whether AIML took it; "
@@ -212,7 +238,12 @@ class VideoService:
             model=request.model,
             updated_at=self.clock(),
         )
-        await self.records.put(record)
+        try:
+            await self.records.put(record)
+        except BaseException:
+            self._unsent.add(job.job_id)  # a timed-out write may still land, but nothing was sent to AIML
+            raise
+        self._unsent.discard(job.job_id)
         try:
             generation_id = await aiml.submit(request)
         except AimlError as exc:
