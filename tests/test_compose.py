@@ -131,6 +131,15 @@ def test_builds_name_files_that_exist_and_a_package_that_exists(compose: dict[st
                 assert (context / path).exists(), f"{name}: the Dockerfile copies {path}, which is missing"
 
 
+def test_service_images_run_like_ovation_up(compose: dict[str, Any]) -> None:
+    """The image sets what ``ovation up`` gives every service (unbuffered logs, two malloc arenas)."""
+    for name, service in compose["services"].items():
+        if "build" in service:
+            dockerfile = (ROOT / service["build"]["context"] / service["build"]["dockerfile"]).read_text()
+            runtime = re.findall(r"^ENV (.+)$", dockerfile, re.M)[-1].split()
+            assert {"PYTHONUNBUFFERED=1", "MALLOC_ARENA_MAX=2"} <= set(runtime), name
+
+
 def test_commands_run_modules_that_exist(compose: dict[str, Any]) -> None:
     for name, service in compose["services"].items():
         for argv in (service.get("command", []), service.get("healthcheck", {}).get("test", [])[1:]):
