@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -15,6 +16,7 @@ from typing import Any
 import httpx
 import nats
 import pytest
+from playwright.async_api import expect
 
 from ovation_contracts import Donation, Money, bus, wrap
 from ovation_testing import NatsServer, S3Server, ServiceProcess
@@ -143,7 +145,7 @@ async def test_the_dashboard_shows_the_library_generations_and_edits_settings(
     await page.locator(f'#videos > li[data-job-id="{job["job_id"]}"]').wait_for(timeout=15_000)
 
     await page.select_option("#settings-name", "video")
-    await page.wait_for_function("document.getElementById('settings-text').value.includes('system_prompt')")
+    await expect(page.locator("#settings-text")).to_have_value(re.compile("system_prompt"))
     text = await page.input_value("#settings-text")
     settings = json.loads(text)
     settings["max_per_hour"] = 3

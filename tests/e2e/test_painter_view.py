@@ -17,6 +17,7 @@ import httpx
 import nats
 import pytest
 from PIL import Image
+from playwright.async_api import expect
 
 from ovation_artifacts import ArtifactSettings, make_store
 from ovation_bus import BusSettings, Health, ensure_buckets, ensure_streams, jetstream, make_broker, save
@@ -101,7 +102,7 @@ async def test_a_donation_for_the_painter_is_drawn_stored_and_shown_in_the_brows
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     await page.goto(f"{gateway.url}/widget/painter?token={WIDGET}")
-    await page.wait_for_function("document.getElementById('canvas').dataset.connected === 'true'")
+    await expect(page.locator("#canvas")).to_have_attribute("data-connected", "true")
 
     amount = Money(amount=Decimal(500), currency="RUB")
     rule = RoutingRules().painter

@@ -15,6 +15,7 @@ import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
+from playwright.async_api import expect
 
 from ovation_contracts import LiveFrame
 from ovation_contracts.painter import live_canvas_script
@@ -112,7 +113,7 @@ async def test_the_browser_shows_the_picture_pixel_for_pixel(live: tuple[str, Bo
     page.on("pageerror", lambda error: errors.append(str(error)))
     await page.goto(f"{url}/live")
     finished(board, "j7#1")
-    await page.wait_for_function("document.getElementById('canvas').dataset.key === 'j7#1'", timeout=10_000)
+    await expect(page.locator("#canvas")).to_have_attribute("data-key", "j7#1", timeout=10_000)
     pixels = await page.evaluate(
         "Array.from(document.getElementById('canvas').getContext('2d').getImageData(0, 0, 96, 96).data)"
     )
