@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
 from ovation_testing import NatsServer, ServiceProcess
 
-pytestmark = pytest.mark.nats
+# One gateway for the module (on one worker): these tests only ask it, and starting it is what takes the time.
+pytestmark = [pytest.mark.nats, pytest.mark.xdist_group("gateway-security")]
 
 ADMIN_TOKEN = "security-admin-token-0123456789"
 WIDGET_TOKEN = "security-widget-token-0123456789"
@@ -28,14 +28,16 @@ PUBLIC = {
 }
 
 
-@pytest.fixture
-def gateway(nats_server: NatsServer, tmp_path: Path) -> Iterator[ServiceProcess]:
+@pytest.fixture(scope="module")
+def gateway(
+    module_nats_server: NatsServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServiceProcess]:
     env = {
-        "OVATION_NATS_URL": nats_server.url,
+        "OVATION_NATS_URL": module_nats_server.url,
         "OVATION_ADMIN_TOKEN": ADMIN_TOKEN,
         "OVATION_WIDGET_TOKEN": WIDGET_TOKEN,
     }
-    process = ServiceProcess("gateway", tmp_path, env, "OVATION_PORT").start()
+    process = ServiceProcess("gateway", tmp_path_factory.mktemp("gateway"), env, "OVATION_PORT").start()
     yield process
     process.stop()
 

@@ -4,25 +4,26 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
 from ovation_testing import NatsServer, ServiceProcess
 
-pytestmark = [pytest.mark.nats, pytest.mark.browser]
+# One slice for the module (on one worker): these tests only read from it, and starting it is what takes the time.
+pytestmark = [pytest.mark.nats, pytest.mark.browser, pytest.mark.xdist_group("live-page")]
 
 ADMIN_TOKEN = "e2e-admin-token-0123456789"
 WIDGET_TOKEN = "e2e-widget-token-0123456789"
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def slice_processes(
-    nats_server: NatsServer, tmp_path: Path
+    module_nats_server: NatsServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[ServiceProcess, ServiceProcess]]:
+    tmp_path = tmp_path_factory.mktemp("slice")
     env = {
-        "OVATION_NATS_URL": nats_server.url,
+        "OVATION_NATS_URL": module_nats_server.url,
         "OVATION_ADMIN_TOKEN": ADMIN_TOKEN,
         "OVATION_WIDGET_TOKEN": WIDGET_TOKEN,
         "INGEST_SIMULATOR_RATE": "30",

@@ -37,6 +37,15 @@ def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
     server.stop()
 
 
+@pytest.fixture(scope="module")
+def module_nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer]:
+    """A nats-server shared by one module's tests, for services they only read from (starting the services is what
+    costs: about 10 s each while the other worker is busy)."""
+    server = NatsServer(workdir=tmp_path_factory.mktemp("nats")).start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def nats_url(tmp_path: Path) -> Iterator[str]:
     """A fresh JetStream server for one test: a testcontainers container where Docker runs, else the binary."""
