@@ -18,11 +18,13 @@ from ovation_bus import (
     ensure_streams,
     jetstream,
     load,
+    load_or_create,
     make_broker,
     publish,
     save,
     subscribe,
 )
+from ovation_bus import broker as broker_module
 from ovation_contracts import Envelope, RoutingRules, VideoJob, bus
 from ovation_testing import factories
 
@@ -188,3 +190,28 @@ async def test_kv_documents_round_trip_and_default_to_none(broker: NatsBroker) -
     rules = RoutingRules(base_currency="USD")
     await save(broker, rules)
     assert await load(broker, RoutingRules) == rules
+
+
+async def test_a_default_is_stored_once_and_a_stored_document_wins(broker: NatsBroker) -> None:
+    assert await load_or_create(broker, RoutingRules(base_currency="EUR")) == RoutingRules(
+        base_currency="EUR"
+    )
+    assert await load(broker, RoutingRules) == RoutingRules(base_currency="EUR")
+    assert await load_or_create(broker, RoutingRules()) == RoutingRules(base_currency="EUR")
+
+
+async def test_a_default_never_overwrites_a_document_saved_meanwhile(
+    broker: NatsBroker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    streamers = RoutingRules(base_currency="USD")
+    read = broker_module.load
+
+    async def read_then_the_streamer_saves(*args: Any, **kwargs: Any) -> Any:
+        found = await read(*args, **kwargs)
+        if found is None:
+            await save(broker, streamers)  # from the dashboard, just after the service found nothing
+        return found
+
+    monkeypatch.setattr(broker_module, "load", read_then_the_streamer_saves)
+    assert await load_or_create(broker, RoutingRules()) == streamers
+    assert await read(broker, RoutingRules) == streamers

@@ -1,6 +1,15 @@
 """Bus plumbing shared by every Ovation service: broker, publish, consume with DLQ, health, metrics and logs."""
 
-from .broker import ensure_buckets, ensure_streams, jetstream, key_value, load, make_broker, save
+from .broker import (
+    ensure_buckets,
+    ensure_streams,
+    jetstream,
+    key_value,
+    load,
+    load_or_create,
+    make_broker,
+    save,
+)
 from .config import BusSettings
 from .consume import Consumer, Reject, dead_letter, subscribe
 from .control import ServiceUnavailable, command_subject, request, respond
@@ -28,6 +37,7 @@ __all__ = [
     "jetstream",
     "key_value",
     "load",
+    "load_or_create",
     "make_broker",
     "ops_router",
     "publish",

@@ -11,7 +11,7 @@ from faststream.nats import NatsBroker
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 from nats.js.api import KeyValueConfig, RetentionPolicy, StorageType, StreamConfig
-from nats.js.errors import BadRequestError, KeyDeletedError, KeyNotFoundError
+from nats.js.errors import BadRequestError, KeyDeletedError, KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
 from ovation_contracts import KvDocument, bus
@@ -189,6 +189,20 @@ async def save(broker: NatsBroker, document: KvDocument, key: str | None = None)
     return int(await kv.put(key or document.KEY, document.model_dump_json().encode()))
 
 
+async def load_or_create(broker: NatsBroker, default: D, key: str | None = None) -> D:
+    """The stored document, else ``default``, stored only if the key is still empty: a document saved meanwhile (the
+    streamer's settings from the dashboard, as a service starts) wins over the default and is returned."""
+    stored = await load(broker, type(default), key)
+    if stored is not None:
+        return stored
+    kv = await key_value(broker, default.BUCKET)
+    try:
+        await kv.create(key or default.KEY, default.model_dump_json().encode())
+    except KeyWrongLastSequenceError:
+        return await load(broker, type(default), key) or default
+    return default
+
+
 __all__ = [
     "NatsError",
     "ensure_buckets",
@@ -196,6 +210,7 @@ __all__ = [
     "jetstream",
     "key_value",
     "load",
+    "load_or_create",
     "make_broker",
     "save",
     "stream_config",

@@ -7,7 +7,7 @@ import random
 import httpx
 from fastapi import FastAPI
 
-from ovation_bus import ServiceRuntime, dead_letter, load, publish, save
+from ovation_bus import ServiceRuntime, dead_letter, load_or_create, publish
 from ovation_contracts import ChatEvent, Donation, Envelope, SimulatorSettings, SourceState, bus
 
 from .commands import IngestCommands
@@ -64,16 +64,10 @@ def create_app(
         await donationalerts.run()
 
     async def simulator_settings() -> SimulatorSettings:
-        stored = await load(broker, SimulatorSettings)
-        if stored is None:
-            overrides = (
-                {"donations_per_minute": settings.simulator_rate}
-                if settings.simulator_rate is not None
-                else {}
-            )
-            stored = SimulatorSettings.model_validate(overrides)
-            await save(broker, stored)
-        return stored
+        overrides = (
+            {"donations_per_minute": settings.simulator_rate} if settings.simulator_rate is not None else {}
+        )
+        return await load_or_create(broker, SimulatorSettings.model_validate(overrides))
 
     if settings.simulator:
 

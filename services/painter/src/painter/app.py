@@ -19,7 +19,7 @@ from faststream.nats import NatsBroker
 from pydantic import ValidationError
 
 from ovation_artifacts import make_store
-from ovation_bus import ServiceRuntime, load, publish, save
+from ovation_bus import ServiceRuntime, load, load_or_create, publish, save
 from ovation_contracts import (
     Check,
     JobState,
@@ -186,13 +186,9 @@ class BusAdapters:
     async def load_settings(self) -> PainterSettings:
         """The settings the dashboard edits; the defaults are stored at the very first start."""
         try:
-            stored = await load(self.broker, PainterSettings)
+            return await load_or_create(self.broker, PainterSettings())
         except ValidationError as exc:
             log.error(
                 "the painter settings in KV are invalid, using the defaults until they are fixed: %s", exc
             )
             return PainterSettings()
-        if stored is None:
-            stored = PainterSettings()
-            await save(self.broker, stored)
-        return stored

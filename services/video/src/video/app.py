@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from nats.js.kv import KeyValue
 
 from ovation_artifacts import ArtifactSettings, make_store
-from ovation_bus import Consumer, ServiceRuntime, key_value, load, save
+from ovation_bus import Consumer, ServiceRuntime, key_value, load_or_create
 from ovation_contracts import Check, VideoSettings, bus
 
 from . import handlers
@@ -63,11 +63,9 @@ def create_app(
         return await key_value(broker, bus.KV_JOBS)
 
     async def video_settings() -> VideoSettings:
-        stored = await load(broker, VideoSettings)
-        if stored is None:
-            stored = VideoSettings()
-            await save(broker, stored)  # the dashboard shows (and edits) the defaults in use
-        return stored
+        return await load_or_create(
+            broker, VideoSettings()
+        )  # the dashboard shows (and edits) the defaults in use
 
     artifacts = make_store(artifact_settings)
     records, budget, outbox = KvRecords(jobs_bucket), KvBudget(jobs_bucket), handlers.BusOutbox(broker)

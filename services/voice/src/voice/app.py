@@ -9,7 +9,7 @@ import logging
 from fastapi import FastAPI
 
 from ovation_artifacts import ArtifactSettings, make_store
-from ovation_bus import Consumer, ServiceRuntime, key_value, load, save
+from ovation_bus import Consumer, ServiceRuntime, key_value, load_or_create, save
 from ovation_contracts import Check, VoiceSettings, bus
 
 from . import handlers
@@ -74,11 +74,9 @@ def create_app(
     writer = Writer(llm, reply_chars=settings.line_max_chars)
 
     async def load_settings() -> VoiceSettings:
-        stored = await load(broker, VoiceSettings)
-        if stored is None:
-            stored = VoiceSettings()
-            await save(broker, stored)  # the dashboard shows (and edits) the defaults in use
-        return stored
+        return await load_or_create(
+            broker, VoiceSettings()
+        )  # the dashboard shows (and edits) the defaults in use
 
     async def save_settings(document: VoiceSettings) -> None:
         await save(broker, document)
