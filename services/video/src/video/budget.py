@@ -61,7 +61,8 @@ def decide(
         )
     last = ledger.donors.get(donor_key(job))
     cooldown = timedelta(seconds=settings.donor_cooldown_seconds)
-    if last is not None and now - last < cooldown:
+    # No cooldown is no cooldown: a replica or a concurrent job may have stored a reservation later than ``now``.
+    if cooldown and last is not None and now - last < cooldown:
         return BudgetDecision(
             False,
             f"{job.donor_name} got a generated video less than {settings.donor_cooldown_seconds} s ago "
