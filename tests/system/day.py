@@ -261,6 +261,17 @@ class System:
             assert back.status_code == 303, back.text
         await until(lambda: self.source_state("donationalerts"), "connected", timeout=30)
 
+    async def set_up_for_a_compressed_day(self) -> None:
+        """The streamer's set-up both whole-system tests share: DonationAlerts connected, no video budget in the
+        way, and each drawing on screen for 1 s instead of 8, so the painter keeps up with an hour's audience
+        compressed to minutes."""
+        await self.connect_donationalerts()
+        video = await self.api("GET", "/settings/video")
+        video |= {"max_per_hour": 1000, "max_per_day": 1000, "donor_cooldown_seconds": 0}
+        await self.api("PUT", "/settings/video", json=video)
+        painter = await self.api("GET", "/settings/painter")
+        await self.api("PUT", "/settings/painter", json=painter | {"hold_seconds": 1})
+
     async def source_state(self, name: str) -> str:
         sources = await self.api("GET", "/sources")
         return str(next(s["state"] for s in sources["sources"] if s["source"] == name))

@@ -154,14 +154,7 @@ async def nats_outage(system: System, seconds: float) -> None:
 
 
 async def test_the_day_survives_kills_outages_and_failing_services(system: System, chromium: Any) -> None:
-    await system.connect_donationalerts()
-    video = await system.api("GET", "/settings/video")
-    video |= {"max_per_hour": 1000, "max_per_day": 1000, "donor_cooldown_seconds": 0}
-    await system.api("PUT", "/settings/video", json=video)
-    # Each drawing stays on screen for 1 s instead of 8, so the painter keeps up with this audience (one donation
-    # every 1.2 s) and its queue is drawn within the test's window.
-    painter = await system.api("GET", "/settings/painter")
-    await system.api("PUT", "/settings/painter", json=painter | {"hold_seconds": 1})
+    await system.set_up_for_a_compressed_day()  # the painter keeps up with one donation every 1.2 s
     widget = await chromium.new_page()
     await widget.goto(f"{system.gateway_url}/widget?token={WIDGET}&alert_seconds=0.5")
     dashboard = await chromium.new_page()

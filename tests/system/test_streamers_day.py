@@ -69,15 +69,9 @@ async def system(nats_server: NatsServer, tmp_path: Path) -> AsyncIterator[Syste
 
 
 async def prepare(system: System) -> None:
-    """The streamer's set-up on the dashboard: DonationAlerts connected, no video budget in the way, moderation
-    holding flagged messages for approval. The hour is compressed to minutes, so are the times on screen: alerts
-    last 1 s (the widget's ``alert_seconds``) and each drawing stays 1 s instead of 8."""
-    await system.connect_donationalerts()
-    video = await system.api("GET", "/settings/video")
-    video |= {"max_per_hour": 1000, "max_per_day": 1000, "donor_cooldown_seconds": 0}
-    await system.api("PUT", "/settings/video", json=video)
-    painter = await system.api("GET", "/settings/painter")
-    await system.api("PUT", "/settings/painter", json=painter | {"hold_seconds": 1})
+    """The streamer's set-up on the dashboard: the compressed day's (alerts last 1 s too, by the widget's
+    ``alert_seconds``), and moderation holding flagged messages for approval."""
+    await system.set_up_for_a_compressed_day()
     moderation = await system.api("GET", "/moderation")
     await system.api("PUT", "/moderation", json=moderation | {"approval": "flagged"})
 
