@@ -135,6 +135,35 @@ async def test_alert_video_and_audio_play_in_order_each_started_and_ended(
     assert (await page.evaluate("getComputedStyle(document.body).backgroundColor")) == "rgba(0, 0, 0, 0)"
 
 
+async def test_reports_the_network_dropped_are_sent_again_in_order(stage: Stage, chromium: Any) -> None:
+    """The first try of every playback report is cut off (a network blip, a gateway restarting): the widget sends
+    it again, so the start is recorded and the end arrives in time, rather than the stage timing the alert out."""
+    dropped: list[str] = []
+
+    async def drop_first_try(route: Any) -> None:
+        body = route.request.post_data or ""
+        if body not in dropped:
+            dropped.append(body)
+            await route.abort("connectionreset")
+        else:
+            await route.continue_()
+
+    page = await chromium.new_page(viewport={"width": 1280, "height": 720})
+    await page.route("**/api/v1/widget/playback*", drop_first_try)
+    await page.goto(f"{stage.gateway.url}/widget?token={WIDGET_TOKEN}&alert_seconds=1")
+    await stage.alert("api:1", donor_name="Anna")
+    await stage.alert("api:2", donor_name="Boris")
+    acks = await stage.wait_acks(4)
+    assert acks == [
+        ("api:1:alert", "started"),
+        ("api:1:alert", "ended"),
+        ("api:2:alert", "started"),
+        ("api:2:alert", "ended"),
+    ]
+    assert [json.loads(body)["state"] for body in dropped] == ["started", "ended", "started", "ended"]
+    await page.close()
+
+
 async def test_skip_remove_move_and_pause_reach_the_widget_within_a_second(
     stage: Stage, chromium: Any
 ) -> None:

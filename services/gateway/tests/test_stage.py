@@ -16,6 +16,7 @@ from ovation_contracts import (
     Decision,
     EventKind,
     Money,
+    PlaybackState,
     RateSource,
     ReactionKind,
     ScreenedDonation,
@@ -66,7 +67,7 @@ def test_higher_priority_first_then_arrival() -> None:
 def test_a_cue_id_is_taken_once_even_after_it_played() -> None:
     state = stage.advance(build(cue("a")), NOW)
     assert stage.enqueue(state, cue("a")) == state
-    state = stage.finish(state, "a")
+    state = stage.finish(state, "a", PlaybackState.ENDED, NOW)
     assert stage.enqueue(state, cue("a")) == state
 
 
@@ -75,7 +76,7 @@ def test_one_cue_at_a_time_and_pause_holds_the_next() -> None:
     assert state.current and state.current.cue.cue_id == "a"
     assert stage.advance(state, NOW) == state
     state = stage.pause(state, True)
-    state = stage.advance(stage.finish(state, "a"), NOW)
+    state = stage.advance(stage.finish(state, "a", PlaybackState.ENDED, NOW), NOW)
     assert state.current is None
     assert waiting(state) == ["b"]
     state = stage.advance(stage.pause(state, False), NOW)
@@ -84,7 +85,7 @@ def test_one_cue_at_a_time_and_pause_holds_the_next() -> None:
 
 def test_skip_remove_move_clear() -> None:
     state = stage.advance(build(cue("a"), cue("b"), cue("c"), cue("d")), NOW)
-    state = stage.skip(state)
+    state = stage.skip(state, NOW)
     assert state.current is None
     assert "a" in state.played
     state = stage.move(state, "d", -1)
@@ -97,7 +98,54 @@ def test_skip_remove_move_clear() -> None:
         stage.remove(state, "zzz")
     assert stage.clear(state).queue == ()
     with pytest.raises(stage.StageError, match="Nothing is playing"):
-        stage.skip(state)
+        stage.skip(state, NOW)
+
+
+def acks(state: StageState) -> list[tuple[str, str, str | None]]:
+    return [(a.payload.cue_id, a.payload.state.value, a.payload.reason) for a in state.acks]
+
+
+def test_every_outcome_leaves_its_ack_in_the_outbox_until_it_is_sent() -> None:
+    state = stage.advance(build(cue("a"), cue("b")), NOW)
+    state = stage.mark_started(state, "a", NOW, widget="obs")
+    assert stage.mark_started(state, "a", NOW) == state, "a second start says nothing new"
+    state = stage.advance(stage.finish(state, "a", PlaybackState.ENDED, NOW, widget="obs"), NOW)
+    state = stage.skip(state, NOW)
+    assert acks(state) == [
+        ("a", "started", None),
+        ("a", "ended", None),
+        ("b", "skipped", "skipped by the streamer"),
+    ]
+    first = state.acks[0]
+    assert first.id == "a:started" and first.correlation_id == "d:a" and first.payload.widget_id == "obs"
+    state = stage.sent(state, "a:started")
+    assert [a.id for a in state.acks] == ["a:ended", "b:skipped"]
+
+
+def test_an_end_without_a_recorded_start_records_the_start_first() -> None:
+    """The widget reports "ended" only for a cue it played; its "started" may arrive later, or never."""
+    state = stage.advance(build(cue("a"), cue("b")), NOW)
+    state = stage.advance(stage.finish(state, "a", PlaybackState.ENDED, NOW), NOW)
+    assert acks(state) == [("a", "started", None), ("a", "ended", None)]
+    assert stage.mark_started(state, "a", NOW) == state, "the late start no longer concerns the stage"
+    failed = stage.finish(state, "b", PlaybackState.FAILED, NOW, reason="media error 4")
+    assert acks(failed)[2:] == [("b", "failed", "media error 4")], "a failure is no start"
+
+
+def test_a_report_about_another_cue_changes_nothing() -> None:
+    state = stage.advance(build(cue("a")), NOW)
+    assert stage.finish(state, "zzz", PlaybackState.ENDED, NOW) == state
+    assert stage.mark_started(state, "zzz", NOW) == state
+
+
+def test_the_outbox_is_bounded_oldest_first() -> None:
+    state = StageState()
+    for n in range(stage.MAX_ACKS + 5):
+        state = stage.finish(
+            stage.advance(stage.enqueue(state, cue(f"c{n}")), NOW), f"c{n}", PlaybackState.FAILED, NOW
+        )
+    assert len(state.acks) == stage.MAX_ACKS
+    assert state.acks[-1].id == f"c{stage.MAX_ACKS + 4}:failed"
 
 
 def test_a_moved_cue_stays_where_the_moderator_put_it() -> None:
@@ -107,7 +155,9 @@ def test_a_moved_cue_stays_where_the_moderator_put_it() -> None:
 
 
 def test_replay_puts_a_past_cue_first_without_regenerating() -> None:
-    state = stage.finish(stage.advance(build(cue("v", kind=CueKind.VIDEO)), NOW), "v")
+    state = stage.finish(
+        stage.advance(build(cue("v", kind=CueKind.VIDEO)), NOW), "v", PlaybackState.ENDED, NOW
+    )
     state = stage.enqueue(state, cue("x", priority=300))
     state = stage.replay(state, "v", 1)
     assert waiting(state) == ["v:replay:1", "x"]

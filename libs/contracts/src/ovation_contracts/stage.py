@@ -9,7 +9,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from . import bus
 from .artifacts import ArtifactRef
-from .envelope import MessageId, Payload
+from .envelope import Envelope, MessageId, Payload
 from .gate import ReactionKind
 from .money import Money
 from .settings import KvDocument
@@ -84,3 +84,8 @@ class StageState(KvDocument):
         default=(), description="Recent cue ids that ended, failed or were skipped"
     )
     history: tuple[StageCue, ...] = Field(default=(), description="Recent cues, newest last, for replay")
+    acks: tuple[Envelope[PlaybackAck], ...] = Field(
+        default=(),
+        description="Playback acks not yet stored on EVENTS, oldest first: saved with the change that made them and "
+        "published from here, so a gateway restart or a NATS outage loses none (the outbox)",
+    )

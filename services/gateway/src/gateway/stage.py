@@ -3,19 +3,34 @@
 Pure functions over ``StageState`` (immutable): each operation returns the new state, so the service can persist
 every change before anyone sees it. A cue id is accepted once; a replay is a new cue that points at the same
 artifact, so nothing is generated again.
+
+What the stage tells the world (a cue started, ended, failed, was skipped) is part of the state too: the change
+appends its playback ack to ``acks``, the outbox, and both are saved together. The service publishes the outbox and
+drops what NATS stored (``sent``), so no ack is lost between a change and its publish.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from ovation_contracts import CueKind, StageCue, StageItem, StageState
+from ovation_contracts import (
+    CueKind,
+    Envelope,
+    PlaybackAck,
+    PlaybackState,
+    StageCue,
+    StageItem,
+    StageState,
+    wrap,
+)
 
 MAX_PLAYED = 500
 MAX_HISTORY = 200
 ALERT_SECONDS = 7.0
 MEDIA_GRACE_SECONDS = 10.0
 UNKNOWN_MEDIA_SECONDS = 120.0
+MAX_ACKS = 1000
+"""Unsent acks kept at most (NATS away for a long time); the oldest go first, so the stored stage stays small."""
 
 
 class StageError(ValueError):
@@ -51,11 +66,26 @@ def advance(state: StageState, now: datetime) -> StageState:
     )
 
 
-def finish(state: StageState, cue_id: str) -> StageState:
-    """The current cue ended, failed or was skipped: remember it, keep it for replay, free the stage."""
+def finish(
+    state: StageState,
+    cue_id: str,
+    outcome: PlaybackState,
+    now: datetime,
+    *,
+    reason: str | None = None,
+    widget: str | None = None,
+) -> StageState:
+    """The current cue ended, failed or was skipped: remember it, keep it for replay, free the stage, and say so.
+
+    A widget reports "ended" only for a cue it played, so an end without a recorded start records the start too:
+    the two reports can overtake each other on their way (a slow network, a busy gateway), and a start that
+    arrives after its end no longer concerns the current cue."""
     if state.current is None or state.current.cue.cue_id != cue_id:
         return state
     cue = state.current.cue
+    acks = [_ack(cue, outcome, now, reason, widget)]
+    if outcome is PlaybackState.ENDED and not state.started:
+        acks.insert(0, _ack(cue, PlaybackState.STARTED, now, None, widget))
     return state.model_copy(
         update={
             "current": None,
@@ -63,20 +93,38 @@ def finish(state: StageState, cue_id: str) -> StageState:
             "started": False,
             "played": (*state.played, cue.cue_id)[-MAX_PLAYED:],
             "history": (*(c for c in state.history if c.cue_id != cue.cue_id), cue)[-MAX_HISTORY:],
+            "acks": (*state.acks, *acks)[-MAX_ACKS:],
         }
     )
 
 
-def mark_started(state: StageState, cue_id: str) -> StageState:
+def mark_started(state: StageState, cue_id: str, now: datetime, *, widget: str | None = None) -> StageState:
     if state.current is None or state.current.cue.cue_id != cue_id or state.started:
         return state
-    return state.model_copy(update={"started": True})
+    ack = _ack(state.current.cue, PlaybackState.STARTED, now, None, widget)
+    return state.model_copy(update={"started": True, "acks": (*state.acks, ack)[-MAX_ACKS:]})
 
 
-def skip(state: StageState) -> StageState:
+def sent(state: StageState, ack_id: str) -> StageState:
+    """NATS stored this ack: it leaves the outbox."""
+    return state.model_copy(update={"acks": tuple(a for a in state.acks if a.id != ack_id)})
+
+
+def _ack(
+    cue: StageCue, outcome: PlaybackState, now: datetime, reason: str | None, widget: str | None
+) -> Envelope[PlaybackAck]:
+    ack = PlaybackAck(
+        cue_id=cue.cue_id, donation_id=cue.donation_id, state=outcome, reason=reason, widget_id=widget
+    )
+    return wrap(ack, id=f"{cue.cue_id}:{outcome.value}", correlation_id=cue.donation_id, occurred_at=now)
+
+
+def skip(state: StageState, now: datetime) -> StageState:
     if state.current is None:
         raise StageError("Nothing is playing.")
-    return finish(state, state.current.cue.cue_id)
+    return finish(
+        state, state.current.cue.cue_id, PlaybackState.SKIPPED, now, reason="skipped by the streamer"
+    )
 
 
 def remove(state: StageState, cue_id: str) -> StageState:

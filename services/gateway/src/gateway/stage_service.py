@@ -10,13 +10,16 @@ Two things the show must survive:
   for up to ``hold_seconds`` since the last one left, and its clock starts again when one connects. Only a stage
   that has had no widget for longer than that moves on by the deadlines alone (the streamer closed OBS).
 - NATS away: the stage goes on from memory. A change is saved before anyone is told whenever NATS answers; while it
-  does not, the latest state is saved as soon as it is back, and the playback acks wait in order in an outbox.
+  does not, the latest state is saved as soon as it is back.
+
+The playback acks are part of the saved state (``StageState.acks``, the outbox): saved together with the change that
+made them, published in order, and dropped from the state once NATS stored them. A gateway killed in between sends
+them after its restart (the envelope id makes a second copy a duplicate NATS drops).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import json
 import logging
@@ -33,7 +36,6 @@ from ovation_contracts import (
     CueKind,
     Envelope,
     EventKind,
-    PlaybackAck,
     PlaybackState,
     ReactionKind,
     ScreenedDonation,
@@ -41,7 +43,6 @@ from ovation_contracts import (
     StageState,
     bus,
     utc_now,
-    wrap,
 )
 
 from . import stage
@@ -59,8 +60,6 @@ PRIORITY = {EventKind.SUPERCHAT: 300, EventKind.GIFT: 200, EventKind.DONATION: 1
 WATCH_INTERVAL = 0.25
 SAVE_TIMEOUT = 2.0
 """Seconds a change waits for KV before the stage goes on in memory (NATS is away)."""
-ACK_WAIT = 3.0
-"""Seconds a widget's report waits for NATS to store its ack before the outbox takes over."""
 
 Publish = Callable[[Envelope[Any], str], Awaitable[object]]
 
@@ -118,7 +117,6 @@ class StageService:
         """Set once the stored stage is loaded: the consumers start before that, and must not change it sooner."""
         self._unsaved = False
         """The last save failed (NATS away): changes go on in memory until ``flush`` saves the latest state."""
-        self._outbox: asyncio.Queue[tuple[Envelope[PlaybackAck], asyncio.Future[None]]] = asyncio.Queue()
         self._viewers = 0
         self._viewers_since: datetime | None = None
         """When the first of the widgets connected now connected; None while there is none."""
@@ -137,7 +135,12 @@ class StageService:
                 self.state = state
                 self._replays = sum(1 for c in self.state.history if ":replay:" in c.cue_id)
                 STAGE_LENGTH.set(len(state.queue))
-                log.info("stage restored: %d waiting, paused=%s", len(self.state.queue), self.state.paused)
+                log.info(
+                    "stage restored: %d waiting, paused=%s, %d acks to send",
+                    len(self.state.queue),
+                    self.state.paused,
+                    len(self.state.acks),
+                )
             self._loaded.set()
         await self._notify()
 
@@ -188,49 +191,48 @@ class StageService:
         self, cue_id: str, state: PlaybackState, reason: str | None = None, widget: str | None = None
     ) -> bool:
         """A widget's report; True when it concerned the current cue."""
-        await self._loaded.wait()
-        current = self.state.current
-        if current is None or current.cue.cue_id != cue_id:
-            return False
-        if state is PlaybackState.STARTED:
-            if self.state.current_since:
-                CUE_LATENCY.observe((utc_now() - self.state.current_since).total_seconds())
-            await self.apply(lambda s: stage.mark_started(s, cue_id))
-        else:
-            await self.apply(lambda s: stage.finish(s, cue_id))
-            CUES.labels(state.value).inc()
-        await self._acknowledge(current.cue, state, reason, widget)
-        return True
+        now = utc_now()
 
-    async def _acknowledge(
-        self, cue: StageCue, state: PlaybackState, reason: str | None, widget: str | None
-    ) -> None:
-        """Publish the ack through the outbox, in order; wait for NATS to store it, but not through an outage."""
-        ack = PlaybackAck(
-            cue_id=cue.cue_id, donation_id=cue.donation_id, state=state, reason=reason, widget_id=widget
-        )
-        sent: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._outbox.put_nowait(
-            (wrap(ack, id=f"{cue.cue_id}:{state.value}", correlation_id=cue.donation_id), sent)
-        )
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(sent), ACK_WAIT)
+        def change(before: StageState) -> StageState:
+            if state is not PlaybackState.STARTED:
+                return stage.finish(before, cue_id, state, now, reason=reason, widget=widget)
+            if not before.started and before.current_since:
+                CUE_LATENCY.observe((now - before.current_since).total_seconds())
+            return stage.mark_started(before, cue_id, now, widget=widget)
+
+        concerned = await self._settle(cue_id, change)
+        if concerned and state is not PlaybackState.STARTED:
+            CUES.labels(state.value).inc()
+        return concerned
+
+    async def _settle(self, cue_id: str, change: Callable[[StageState], StageState]) -> bool:
+        """Apply ``change`` if ``cue_id`` is still the current cue when it applies; True when it was."""
+        concerned = False
+
+        def guarded(before: StageState) -> StageState:
+            nonlocal concerned
+            concerned = before.current is not None and before.current.cue.cue_id == cue_id
+            return change(before) if concerned else before
+
+        await self.apply(guarded)
+        return concerned
 
     async def send_acks(self) -> None:
-        """The outbox: every playback ack, in order, each retried until NATS stores it."""
+        """The outbox: the state's acks, oldest first, each published until NATS stores it, then dropped."""
+        await self._loaded.wait()
         while True:
-            envelope, sent = await self._outbox.get()
+            version = self._version  # read before the state, so an ack added meanwhile is not missed
+            if not self.state.acks:
+                await self._wait_for_change(version, timeout=15)
+                continue
+            envelope = self.state.acks[0]
             await self.publish(envelope, bus.STAGE_PLAYBACK)
-            if not sent.done():
-                sent.set_result(None)
+            await self.apply(functools.partial(stage.sent, ack_id=envelope.id))
 
     # Operations (dashboard and API) -----------------------------------------------------------------------------
     async def skip(self) -> StageState:
-        current = self.state.current
-        after = await self.apply(stage.skip)
-        if current is not None:
-            CUES.labels("skipped").inc()
-            await self._acknowledge(current.cue, PlaybackState.SKIPPED, "skipped by the streamer", None)
+        after = await self.apply(functools.partial(stage.skip, now=utc_now()))
+        CUES.labels("skipped").inc()
         return after
 
     async def replay(self, cue_id: str) -> StageState:
@@ -277,9 +279,12 @@ class StageService:
         cue_id = current.cue.cue_id
         with correlated(current.cue.donation_id):
             log.warning("cue %s not finished in time (%s); moving on", cue_id, reason)
-        await self.apply(functools.partial(stage.finish, cue_id=cue_id))
+        finish = functools.partial(
+            stage.finish, cue_id=cue_id, outcome=PlaybackState.FAILED, now=now, reason=reason
+        )
+        if not await self._settle(cue_id, finish):
+            return False  # a widget reported its end meanwhile
         CUES.labels("timeout").inc()
-        await self._acknowledge(current.cue, PlaybackState.FAILED, reason, None)
         return True
 
     def _viewer_joined(self) -> None:

@@ -36,15 +36,30 @@ function formatAmount(money) {
   }
 }
 
-async function report(cue, state, reason) {
-  try {
-    await fetch(`/api/v1/widget/playback?token=${encodeURIComponent(token)}`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ cue_id: cue.cue_id, state, reason: reason || null, widget_id: widgetId }),
-    });
-  } catch (error) {
-    console.warn("could not report playback", error);
+// Reports go one after another, in the order they happened, so an "ended" never overtakes its "started". A report
+// that did not reach the gateway (it restarts, the network blips) is sent again for about 30 s; 4xx is final.
+const REPORT_RETRIES = [250, 500, 1000, 2000, 4000, 8000, 15000];
+let reports = Promise.resolve();
+
+function report(cue, state, reason) {
+  const body = JSON.stringify({ cue_id: cue.cue_id, state, reason: reason || null, widget_id: widgetId });
+  reports = reports.then(() => sendReport(body));
+}
+
+async function sendReport(body) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const response = await fetch(`/api/v1/widget/playback?token=${encodeURIComponent(token)}`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body,
+      });
+      if (response.status < 500) return;
+    } catch (error) {
+      console.warn("could not report playback", error);
+    }
+    if (attempt >= REPORT_RETRIES.length) return;
+    await new Promise((resolve) => setTimeout(resolve, REPORT_RETRIES[attempt]));
   }
 }
 
