@@ -239,11 +239,6 @@ async def test_the_day_survives_kills_outages_and_failing_services(system: Syste
             assert len(finals) <= (1 if reaction in sent.expected else 0), (sent.id, reaction, finals)
     played = account.played()
     assert all(times == 1 for times in played.values()), [c for c, t in played.items() if t > 1]
-    if missing and _ended_unstarted(account, missing) == missing:
-        # Known defect, open in #9: an alert in play across a gateway restart or a NATS outage can end without its
-        # "started" being recorded (seen once in CI: "the widget reconnected while it played" right after the
-        # gateway's restart, and an end during the 10 s outage). Any other missing reaction fails the test.
-        pytest.xfail(f"alerts ended without a recorded start: {missing}")
     assert not missing, f"{len(missing)} reactions never happened after the chaos, e.g. {missing[:8]}"
 
 
@@ -264,13 +259,5 @@ async def _settled(system: System, traffic: Traffic, timeout: float) -> tuple[Ac
                     missing.append(f"{sent.id} {reaction}")
         if not missing:
             return account, []
-        if _ended_unstarted(account, missing) == missing:
-            return account, missing  # an ended cue never plays again: no use waiting
         await asyncio.sleep(1)
     return account, missing
-
-
-def _ended_unstarted(account: Account, missing: list[str]) -> list[str]:
-    """The missing alerts whose cue ended without a recorded start."""
-    ended = {p["cue_id"] for p in account.playback if p["state"] == "ended"}
-    return [m for m in missing if m.endswith(" alert") and f"{m.split()[0]}:alert" in ended]
