@@ -8,20 +8,15 @@ import re
 from pathlib import Path, PurePosixPath
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
 from ovation_artifacts import LocalArtifactStore, UnsafeKey, safe_key
 from ovation_contracts.artifacts import ArtifactKey
+from tests.properties import reproducible
 
-PROPERTY = settings(
-    max_examples=200,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
+PROPERTY = reproducible(max_examples=200)
 CONTRACT_KEY: TypeAdapter[str] = TypeAdapter(ArtifactKey)
 VALID_KEY = r"[a-z0-9][a-z0-9_\-]{0,8}(/[A-Za-z0-9][A-Za-z0-9._\-]{0,12}){1,3}"
 

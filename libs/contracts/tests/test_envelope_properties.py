@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal
 
 import annotated_types
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 from pydantic import AwareDatetime, BaseModel, HttpUrl, JsonValue, ValidationError
@@ -45,14 +45,9 @@ from ovation_contracts import (
 )
 from ovation_contracts.audience import MAX_MESSAGE_CHARS, MAX_NAME_CHARS, MessageType
 from ovation_contracts.envelope import MESSAGE_ID_PATTERN
+from tests.properties import reproducible
 
-PROPERTY = settings(
-    max_examples=150,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
+PROPERTY = reproducible(max_examples=150)
 PER_TYPE = settings(PROPERTY, max_examples=15)  # times every payload type
 ACROSS_TYPES = settings(PROPERTY, max_examples=80)
 

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, assume, example, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
@@ -29,15 +29,10 @@ from gatekeeper.currency import (
     to_base,
 )
 from ovation_contracts import Conversion, Money, RateSource
+from tests.properties import reproducible
 
 T = TypeVar("T")
-PROPERTY = settings(
-    max_examples=100,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
+PROPERTY = reproducible(max_examples=100)
 CONVERSIONS = settings(PROPERTY, max_examples=60)  # an event loop and an HTTP client per example
 BUNDLED = bundled_table()
 KNOWN = sorted(BUNDLED.rates)

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, TypeVar, cast
 
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from ingest.donationalerts import (
@@ -34,16 +34,11 @@ from ovation_contracts import Donation, MessageType, Money, decode, wrap
 from ovation_contracts.audience import MAX_MESSAGE_CHARS, MAX_NAME_CHARS
 from ovation_contracts.envelope import MESSAGE_ID_PATTERN
 from tests.fakes.donationalerts import FakeDonationAlerts, php_json
+from tests.properties import reproducible
 
 T = TypeVar("T")
 RECEIVED = datetime(2026, 5, 1, 12, 0, 0, tzinfo=UTC)
-PROPERTY = settings(
-    max_examples=100,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
+PROPERTY = reproducible(max_examples=100)
 
 # Any JSON value as ``decode_json`` returns it (exact decimals), and what a careless caller could pass besides.
 json_scalars = st.one_of(
