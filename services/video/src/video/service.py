@@ -70,7 +70,9 @@ class Records(Protocol):
 
 
 class Budget(Protocol):
-    async def reserve(self, job: VideoJob, settings: VideoSettings, now: datetime) -> BudgetDecision: ...
+    async def reserve(
+        self, job: VideoJob, settings: VideoSettings, clock: Callable[[], datetime]
+    ) -> BudgetDecision: ...
     async def release(self, job: VideoJob) -> None: ...
 
 
@@ -218,7 +220,7 @@ class VideoService:
                 "it was not asked again, to never pay twice. Check the AIML dashboard for the video",
             )
         settings = await self.load_settings()
-        decision = await self.budget.reserve(job, settings, self.clock())
+        decision = await self.budget.reserve(job, settings, self.clock)
         if not decision.allowed:
             raise _Fallback(VideoFallbackReason.BUDGET, decision.detail)
         request = GenerationRequest(

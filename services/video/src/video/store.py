@@ -98,8 +98,11 @@ class KvBudget:
             return decision
         raise RuntimeError(f"the budget ledger kept changing during {self.ATTEMPTS} attempts to update it")
 
-    async def reserve(self, job: VideoJob, settings: VideoSettings, now: datetime) -> BudgetDecision:
-        return await self._change(lambda ledger: budget.reserve(ledger, job, settings, now))
+    async def reserve(
+        self, job: VideoJob, settings: VideoSettings, clock: Callable[[], datetime]
+    ) -> BudgetDecision:
+        """Reserve at the time of each attempt: a retry after another writer's change reads the clock again."""
+        return await self._change(lambda ledger: budget.reserve(ledger, job, settings, clock()))
 
     async def release(self, job: VideoJob) -> None:
         await self._change(lambda ledger: (BudgetDecision(True), budget.release(ledger, job)))
@@ -131,8 +134,10 @@ class MemoryBudget:
     def __init__(self, ledger: VideoBudgetLedger | None = None) -> None:
         self.ledger = ledger or VideoBudgetLedger()
 
-    async def reserve(self, job: VideoJob, settings: VideoSettings, now: datetime) -> BudgetDecision:
-        decision, self.ledger = budget.reserve(self.ledger, job, settings, now)
+    async def reserve(
+        self, job: VideoJob, settings: VideoSettings, clock: Callable[[], datetime]
+    ) -> BudgetDecision:
+        decision, self.ledger = budget.reserve(self.ledger, job, settings, clock())
         return decision
 
     async def release(self, job: VideoJob) -> None:
