@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import threading
 from collections.abc import AsyncIterator
 
 import pytest
 
-from ovation_bus import correlated
+from ovation_bus import configure_logging, correlated
 from ovation_bus.logs import LogPublisher, TokenBucket, redact, secrets_from_environment
 from ovation_contracts import LogLevel, ServiceLog, decode
 
@@ -181,3 +182,28 @@ def test_a_broken_record_is_dropped_without_raising() -> None:
     record = logging.LogRecord("x", logging.WARNING, __file__, 1, "%d", ("not a number",), None)
     publisher.emit(record)
     assert publisher.dropped == 1
+
+
+@pytest.mark.parametrize("fmt", ["json", "text"])
+def test_stderr_lines_are_redacted_too(fmt: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """What a service writes to stderr ends up in `docker logs` and in bug reports: no secret in it either."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        configure_logging("gateway", "INFO", fmt, secrets={ADMIN_TOKEN})
+        logging.getLogger("gateway.test").warning(
+            "request with Authorization: Bearer abc.def-ghi failed; admin is %s", ADMIN_TOKEN
+        )
+        try:
+            raise ValueError(f"refused token={ADMIN_TOKEN}")
+        except ValueError:
+            logging.getLogger("gateway.test").exception("could not connect")
+    finally:
+        root.handlers[:], root.level = handlers, level
+    written = capsys.readouterr().err
+    assert "could not connect" in written and "[redacted]" in written
+    assert ADMIN_TOKEN not in written and "abc.def-ghi" not in written
+    if fmt == "json":
+        assert all(
+            json.loads(line)["service"] == "gateway" for line in written.splitlines() if line.startswith("{")
+        )

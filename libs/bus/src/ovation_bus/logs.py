@@ -78,10 +78,26 @@ class TextFormatter(logging.Formatter):
         return line
 
 
-def configure_logging(service: str, level: str = "INFO", fmt: str = "json") -> None:
-    """Route every logger (ours, FastStream's, uvicorn's) to stderr in one format."""
+class Redacting(logging.Formatter):
+    """Another formatter's lines with secrets redacted: stderr ends up in ``docker logs`` and in bug reports."""
+
+    def __init__(self, inner: logging.Formatter, secrets: Iterable[str]) -> None:
+        super().__init__()
+        self.inner = inner
+        self.secrets = frozenset(secrets)
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(self.inner.format(record), self.secrets)
+
+
+def configure_logging(
+    service: str, level: str = "INFO", fmt: str = "json", secrets: Iterable[str] | None = None
+) -> None:
+    """Route every logger (ours, FastStream's, uvicorn's) to stderr in one format, with secrets redacted (the
+    values of the secret environment variables unless ``secrets`` is given, and anything shaped like one)."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter(service) if fmt == "json" else TextFormatter())
+    inner = JsonFormatter(service) if fmt == "json" else TextFormatter()
+    handler.setFormatter(Redacting(inner, secrets_from_environment() if secrets is None else secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
