@@ -223,6 +223,24 @@ XSS = [
 ]
 
 
+async def test_a_second_widget_does_not_cut_short_what_the_first_plays(stage: Stage, chromium: Any) -> None:
+    """Two browser sources (an alert scene and a video scene, say): the second connecting mid-alert shows it too,
+    and the first plays it to its end; a reload of the same source still never plays it twice (test above)."""
+    first = await chromium.new_page(viewport={"width": 1280, "height": 720})
+    await first.goto(f"{stage.gateway.url}/widget?token={WIDGET_TOKEN}&alert_seconds=3")
+    await stage.alert("api:1", donor_name="Anna")
+    await first.locator("#alert").filter(has_text="Anna").wait_for(timeout=5000)
+    assert await stage.wait_acks(1) == [("api:1:alert", "started")]
+
+    second = await chromium.new_page(viewport={"width": 1280, "height": 720})
+    await second.goto(f"{stage.gateway.url}/widget?token={WIDGET_TOKEN}&alert_seconds=3")
+    await second.locator("#alert").filter(has_text="Anna").wait_for(timeout=5000)
+    assert await first.locator("#alert").is_visible(), "the first widget still shows the alert"
+    assert await stage.wait_acks(2) == [("api:1:alert", "started"), ("api:1:alert", "ended")]
+    await first.close()
+    await second.close()
+
+
 async def test_hostile_donor_text_is_shown_as_inert_text(stage: Stage, chromium: Any) -> None:
     await stage.api("POST", "/api/v1/stage/pause")
     for n, text in enumerate(XSS, start=1):

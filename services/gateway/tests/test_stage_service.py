@@ -64,8 +64,8 @@ def alert(name: str) -> Any:
     ).payload
 
 
-async def watch_from_a_widget(service: StageService) -> AsyncIterator[str]:
-    stream = service.widget_stream(lambda key: key)
+async def watch_from_a_widget(service: StageService, widget_id: str | None = None) -> AsyncIterator[str]:
+    stream = service.widget_stream(lambda key: key, widget_id)
     assert await anext(stream) == "retry: 1000\n\n"
     return stream
 
@@ -150,6 +150,47 @@ async def test_a_change_while_the_stage_is_unsaved_is_saved_by_the_next_flush(
     assert [item.cue.cue_id for item in store.saved.queue] == ["b:video"]
     await stage_service.on_cue(alert("c"))  # saved at once again
     assert store.saved == stage_service.state
+
+
+async def test_a_second_widget_leaves_the_cue_to_the_one_playing_it_and_a_reload_ends_it(
+    service: tuple[StageService, Store, Outbox],
+) -> None:
+    """Two browser sources (two OBS scenes): the second connecting must not end what the first plays; the first
+    reloading must not play it twice."""
+    stage_service, _, outbox = service
+    await stage_service.on_cue(alert("a"))
+    await stage_service.on_cue(alert("b"))
+    first = await watch_from_a_widget(stage_service, "widget-one")
+    assert (await anext(first)).startswith("event: play\nid: a:video\n")
+    assert await stage_service.report("a:video", PlaybackState.STARTED, widget="widget-one")
+
+    second = await watch_from_a_widget(stage_service, "widget-two")
+    assert (await anext(second)).startswith("event: play\nid: a:video\n"), "it still plays"
+    assert stage_service.state.current is not None and stage_service.state.current.cue.cue_id == "a:video"
+
+    await first.aclose()
+    again = await watch_from_a_widget(stage_service, "widget-one")  # the first widget reloads
+    assert (await anext(again)).startswith("event: play\nid: b:video\n"), "a:video is not played twice"
+    await until(lambda: ("a:video", "ended") in outbox.sent)
+    assert outbox.sent == [("a:video", "started"), ("a:video", "ended")]
+    await second.aclose()
+    await again.aclose()
+
+
+async def test_a_cue_whose_widget_is_gone_counts_as_seen_by_the_next_widget(
+    service: tuple[StageService, Store, Outbox],
+) -> None:
+    stage_service, _, outbox = service
+    await stage_service.on_cue(alert("a"))
+    gone = await watch_from_a_widget(stage_service, "widget-old")
+    await anext(gone)
+    assert await stage_service.report("a:video", PlaybackState.STARTED, widget="widget-old")
+    await gone.aclose()  # OBS restarted: its browser source comes back with a new id
+    new = await watch_from_a_widget(stage_service, "widget-new")
+    assert stage_service.state.current is None, "what played when OBS closed is not played again"
+    await until(lambda: len(outbox.sent) == 2)
+    assert outbox.sent == [("a:video", "started"), ("a:video", "ended")]
+    await new.aclose()
 
 
 async def test_without_a_widget_the_current_cue_waits_then_plays_in_full_when_one_connects(

@@ -78,6 +78,9 @@ class StageState(KvDocument):
     current: StageItem | None = None
     current_since: AwareDatetime | None = None
     started: bool = Field(default=False, description="A widget reported that the current cue started")
+    started_by: str | None = Field(
+        default=None, max_length=64, description="The widget that reported the current cue's start"
+    )
     paused: bool = False
     next_arrival: int = 0
     played: tuple[str, ...] = Field(

@@ -62,7 +62,13 @@ def advance(state: StageState, now: datetime) -> StageState:
         return state
     first, *rest = state.queue
     return state.model_copy(
-        update={"current": first, "current_since": now, "started": False, "queue": tuple(rest)}
+        update={
+            "current": first,
+            "current_since": now,
+            "started": False,
+            "started_by": None,
+            "queue": tuple(rest),
+        }
     )
 
 
@@ -91,6 +97,7 @@ def finish(
             "current": None,
             "current_since": None,
             "started": False,
+            "started_by": None,
             "played": (*state.played, cue.cue_id)[-MAX_PLAYED:],
             "history": (*(c for c in state.history if c.cue_id != cue.cue_id), cue)[-MAX_HISTORY:],
             "acks": (*state.acks, *acks)[-MAX_ACKS:],
@@ -102,7 +109,9 @@ def mark_started(state: StageState, cue_id: str, now: datetime, *, widget: str |
     if state.current is None or state.current.cue.cue_id != cue_id or state.started:
         return state
     ack = _ack(state.current.cue, PlaybackState.STARTED, now, None, widget)
-    return state.model_copy(update={"started": True, "acks": (*state.acks, ack)[-MAX_ACKS:]})
+    return state.model_copy(
+        update={"started": True, "started_by": widget, "acks": (*state.acks, ack)[-MAX_ACKS:]}
+    )
 
 
 def sent(state: StageState, ack_id: str) -> StageState:

@@ -2,7 +2,9 @@
 
 Widgets receive "play" for the current cue and report started / ended / failed. The stage moves on at "ended"
 (or "failed"), or at a deadline derived from the cue's duration when no widget reports. A widget that reconnects
-while the current cue had already started does not see it again: that cue counts as interrupted.
+while the current cue had already started does not see it again when it was the one playing it, or when the widget
+that was is gone: that cue counts as interrupted. A second widget (another OBS scene) that connects while the first
+one plays leaves the cue to it.
 
 Two things the show must survive:
 
@@ -20,6 +22,7 @@ them after its restart (the envelope id makes a second copy a duplicate NATS dro
 from __future__ import annotations
 
 import asyncio
+import collections
 import functools
 import json
 import logging
@@ -118,6 +121,8 @@ class StageService:
         self._unsaved = False
         """The last save failed (NATS away): changes go on in memory until ``flush`` saves the latest state."""
         self._viewers = 0
+        self._connected: collections.Counter[str | None] = collections.Counter()
+        """Widget ids with a stream open now (None for a widget that did not say)."""
         self._viewers_since: datetime | None = None
         """When the first of the widgets connected now connected; None while there is none."""
         self._away_since = utc_now()
@@ -287,31 +292,37 @@ class StageService:
         CUES.labels("timeout").inc()
         return True
 
-    def _viewer_joined(self) -> None:
+    def _viewer_joined(self, widget_id: str | None) -> None:
+        self._connected[widget_id] += 1
         self._viewers += 1
         if self._viewers == 1:
             self._viewers_since = utc_now()
 
-    def _viewer_left(self) -> None:
+    def _viewer_left(self, widget_id: str | None) -> None:
+        self._connected[widget_id] -= 1
+        if not self._connected[widget_id]:
+            del self._connected[widget_id]
         self._viewers -= 1
         if self._viewers == 0:
             self._viewers_since = None
             self._away_since = utc_now()
 
     # Widgets ----------------------------------------------------------------------------------------------------
-    async def widget_stream(self, artifact_url: Callable[[str], str]) -> AsyncIterator[str]:
+    async def widget_stream(
+        self, artifact_url: Callable[[str], str], widget_id: str | None = None
+    ) -> AsyncIterator[str]:
         """Server-sent events for one widget: ``play`` with the cue to play now, ``idle`` when there is none."""
         while not self._loaded.is_set():  # the gateway just started: what plays is not known yet
             if self._closed:
                 return
             await self._wait_for_change(self._version, timeout=1)
         current = self.state.current
-        if current is not None and self.state.started:
-            # This widget (re)connected mid-cue: that cue was seen already; never play it twice.
+        if current is not None and self._seen_by(widget_id):
+            # This widget reconnected mid-cue (or the one that played it is gone): never play it twice.
             await self.report(
-                current.cue.cue_id, PlaybackState.ENDED, "the widget reconnected while it played"
+                current.cue.cue_id, PlaybackState.ENDED, "the widget reconnected while it played", widget_id
             )
-        self._viewer_joined()
+        self._viewer_joined(widget_id)
         try:
             yield "retry: 1000\n\n"
             sent: str | None = None
@@ -331,7 +342,16 @@ class StageService:
                 if not await self._wait_for_change(version, timeout=15):
                     yield ": keepalive\n\n"
         finally:
-            self._viewer_left()
+            self._viewer_left(widget_id)
+
+    def _seen_by(self, widget_id: str | None) -> bool:
+        """Whether the current cue counts as seen for a widget connecting now: it started, and either on this
+        widget (a reload), on a widget that did not say which it was, or on one that is no longer connected."""
+        state = self.state
+        if not state.started:
+            return False
+        player = state.started_by
+        return player is None or player == widget_id or player not in self._connected
 
     async def _wait_for_change(self, version: int, timeout: float) -> bool:
         async with self._changed:

@@ -37,14 +37,19 @@ def _stage(request: Request) -> StageService:
         401: {"description": "Missing or wrong widget token"},
     },
 )
-async def widget_stage(request: Request, _: Widget, token: str = "") -> StreamingResponse:
+async def widget_stage(
+    request: Request,
+    _: Widget,
+    token: str = "",
+    widget_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+) -> StreamingResponse:
     service = _stage(request)
 
     def artifact_url(key: str) -> str:
         return f"/artifacts/{quote(key)}?token={quote(token)}"
 
     return StreamingResponse(
-        service.widget_stream(artifact_url),
+        service.widget_stream(artifact_url, widget_id),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

@@ -7,7 +7,18 @@
 const params = new URLSearchParams(location.search);
 const token = params.get("token") || "";
 const kinds = new Set((params.get("kinds") || "alert,video,audio").split(",").map((k) => k.trim()));
-const widgetId = `widget-${Math.random().toString(36).slice(2, 10)}`;
+// Kept across reloads of this browser source, so the stage knows a reload from a second widget in another scene.
+const widgetId = (() => {
+  const made = `widget-${Math.random().toString(36).slice(2, 10)}`;
+  try {
+    const kept = sessionStorage.getItem("ovation-widget-id");
+    if (kept) return kept;
+    sessionStorage.setItem("ovation-widget-id", made);
+  } catch {
+    // Storage switched off in this browser: a reload then counts as a new widget.
+  }
+  return made;
+})();
 const alertSeconds = Number(params.get("alert_seconds"));
 const ALERT_MS = alertSeconds >= 0.5 && alertSeconds <= 60 ? alertSeconds * 1000 : 6000;
 
@@ -142,7 +153,9 @@ function connect() {
     showProblem("Widget URL without token: copy the widget URL that ovation up printed.");
     return;
   }
-  const source = new EventSource(`/api/v1/widget/stage?token=${encodeURIComponent(token)}`);
+  const source = new EventSource(
+    `/api/v1/widget/stage?token=${encodeURIComponent(token)}&widget_id=${encodeURIComponent(widgetId)}`,
+  );
   source.addEventListener("open", () => showProblem(""));
   source.addEventListener("play", (event) => play(JSON.parse(event.data)));
   source.addEventListener("idle", () => { if (current) stopEverything(); });
