@@ -116,13 +116,27 @@ def test_a_detector_with_an_unknown_check_is_reported() -> None:
 
 def test_detectors_find_links_in_disguise() -> None:
     detectors = default_detectors()
-    for text in ["example.com", "hxxps://evil.xyz/x", "пример точка ру", "example dot com", "example[.]com"]:
+    disguised = [
+        "example.com",
+        "hxxps://evil.xyz/x",
+        "пример точка ру",
+        "пример точка py",  # the Cyrillic "ру" typed in Latin look-alikes (found by the look-alike property test)
+        "example dot com",
+        "example[.]com",
+    ]
+    for text in disguised:
         folded = fold(text).text
         assert detectors.scan(text, folded, split_words(folded)), text
 
 
 def test_ordinary_sentences_hold_no_links() -> None:
     detectors = default_detectors()
-    for text in ["great stream.it was fun", "see you at 5", "i like it. me too", "node.js is cool"]:
+    for text in [
+        "great stream.it was fun",
+        "see you at 5",
+        "i like it. me too",
+        "node.js is cool",
+        "run main dot py",
+    ]:
         folded = fold(text).text
         assert detectors.scan(text, folded, split_words(folded)) == [], text
