@@ -100,7 +100,7 @@ def finish(
             "started_by": None,
             "played": (*state.played, cue.cue_id)[-MAX_PLAYED:],
             "history": (*(c for c in state.history if c.cue_id != cue.cue_id), cue)[-MAX_HISTORY:],
-            "acks": (*state.acks, *acks)[-MAX_ACKS:],
+            "acks": _queued(state, *acks),
         }
     )
 
@@ -109,14 +109,17 @@ def mark_started(state: StageState, cue_id: str, now: datetime, *, widget: str |
     if state.current is None or state.current.cue.cue_id != cue_id or state.started:
         return state
     ack = _ack(state.current.cue, PlaybackState.STARTED, now, None, widget)
-    return state.model_copy(
-        update={"started": True, "started_by": widget, "acks": (*state.acks, ack)[-MAX_ACKS:]}
-    )
+    return state.model_copy(update={"started": True, "started_by": widget, "acks": _queued(state, ack)})
 
 
 def sent(state: StageState, ack_id: str) -> StageState:
     """NATS stored this ack: it leaves the outbox."""
     return state.model_copy(update={"acks": tuple(a for a in state.acks if a.id != ack_id)})
+
+
+def _queued(state: StageState, *acks: Envelope[PlaybackAck]) -> tuple[Envelope[PlaybackAck], ...]:
+    """The outbox with ``acks`` added, bounded: the oldest go first."""
+    return (*state.acks, *acks)[-MAX_ACKS:]
 
 
 def _ack(

@@ -120,9 +120,8 @@ class StageService:
         """Set once the stored stage is loaded: the consumers start before that, and must not change it sooner."""
         self._unsaved = False
         """The last save failed (NATS away): changes go on in memory until ``flush`` saves the latest state."""
-        self._viewers = 0
         self._connected: collections.Counter[str | None] = collections.Counter()
-        """Widget ids with a stream open now (None for a widget that did not say)."""
+        """Widget ids with a stream open now, and how many (None for a widget that did not say)."""
         self._viewers_since: datetime | None = None
         """When the first of the widgets connected now connected; None while there is none."""
         self._away_since = utc_now()
@@ -253,7 +252,7 @@ class StageService:
     @property
     def viewers(self) -> int:
         """Widgets connected to the stage now."""
-        return self._viewers
+        return self._connected.total()
 
     # Time -------------------------------------------------------------------------------------------------------
     async def watch(self) -> None:
@@ -271,7 +270,7 @@ class StageService:
         current = self.state.current
         if current is None:
             return False
-        if self._viewers:
+        if self.viewers:
             due = stage.deadline(self.state, watched_since=self._viewers_since)
             reason = "no widget reported its end in time"
         elif (now - self._away_since).total_seconds() < self.hold_seconds:
@@ -294,16 +293,14 @@ class StageService:
 
     def _viewer_joined(self, widget_id: str | None) -> None:
         self._connected[widget_id] += 1
-        self._viewers += 1
-        if self._viewers == 1:
+        if self.viewers == 1:
             self._viewers_since = utc_now()
 
     def _viewer_left(self, widget_id: str | None) -> None:
         self._connected[widget_id] -= 1
         if not self._connected[widget_id]:
             del self._connected[widget_id]
-        self._viewers -= 1
-        if self._viewers == 0:
+        if not self.viewers:
             self._viewers_since = None
             self._away_since = utc_now()
 
