@@ -63,9 +63,8 @@ def create_app(
         return await key_value(broker, bus.KV_JOBS)
 
     async def video_settings() -> VideoSettings:
-        return await load_or_create(
-            broker, VideoSettings()
-        )  # the dashboard shows (and edits) the defaults in use
+        # Stored at the first start: the dashboard shows (and edits) the defaults in use.
+        return await load_or_create(broker, VideoSettings())
 
     artifacts = make_store(artifact_settings)
     records, budget, outbox = KvRecords(jobs_bucket), KvBudget(jobs_bucket), handlers.BusOutbox(broker)

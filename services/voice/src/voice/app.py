@@ -74,9 +74,8 @@ def create_app(
     writer = Writer(llm, reply_chars=settings.line_max_chars)
 
     async def load_settings() -> VoiceSettings:
-        return await load_or_create(
-            broker, VoiceSettings()
-        )  # the dashboard shows (and edits) the defaults in use
+        # Stored at the first start: the dashboard shows (and edits) the defaults in use.
+        return await load_or_create(broker, VoiceSettings())
 
     async def save_settings(document: VoiceSettings) -> None:
         await save(broker, document)
