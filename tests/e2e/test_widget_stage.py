@@ -81,12 +81,16 @@ async def stage(nats_server: NatsServer, tmp_path: Path) -> AsyncIterator[Stage]
     gateway.stop()
 
 
-async def open_widget(chromium: Any, stage: Stage) -> Any:
+async def open_widget(chromium: Any, stage: Stage, query: str = "", reports: Any = None) -> Any:
+    """The widget page with ``query`` added to its URL; ``reports`` (a Playwright route handler) sees every
+    playback report from the first one on."""
     page = await chromium.new_page(viewport={"width": 1280, "height": 720})
+    if reports is not None:
+        await page.route("**/api/v1/widget/playback*", reports)
     page.errors = []
     page.on("pageerror", lambda error: page.errors.append(str(error)))
     page.on("dialog", lambda dialog: page.errors.append(f"dialog: {dialog.message}"))
-    await page.goto(f"{stage.gateway.url}/widget?token={WIDGET_TOKEN}")
+    await page.goto(f"{stage.gateway.url}/widget?token={WIDGET_TOKEN}{query}")
     return page
 
 
@@ -148,9 +152,7 @@ async def test_reports_the_network_dropped_are_sent_again_in_order(stage: Stage,
         else:
             await route.continue_()
 
-    page = await chromium.new_page(viewport={"width": 1280, "height": 720})
-    await page.route("**/api/v1/widget/playback*", drop_first_try)
-    await page.goto(f"{stage.gateway.url}/widget?token={WIDGET_TOKEN}&alert_seconds=1")
+    page = await open_widget(chromium, stage, "&alert_seconds=1", reports=drop_first_try)
     await stage.alert("api:1", donor_name="Anna")
     await stage.alert("api:2", donor_name="Boris")
     acks = await stage.wait_acks(4)
@@ -226,14 +228,12 @@ XSS = [
 async def test_a_second_widget_does_not_cut_short_what_the_first_plays(stage: Stage, chromium: Any) -> None:
     """Two browser sources (an alert scene and a video scene, say): the second connecting mid-alert shows it too,
     and the first plays it to its end; a reload of the same source still never plays it twice (test above)."""
-    first = await chromium.new_page(viewport={"width": 1280, "height": 720})
-    await first.goto(f"{stage.gateway.url}/widget?token={WIDGET_TOKEN}&alert_seconds=3")
+    first = await open_widget(chromium, stage, "&alert_seconds=3")
     await stage.alert("api:1", donor_name="Anna")
     await first.locator("#alert").filter(has_text="Anna").wait_for(timeout=5000)
     assert await stage.wait_acks(1) == [("api:1:alert", "started")]
 
-    second = await chromium.new_page(viewport={"width": 1280, "height": 720})
-    await second.goto(f"{stage.gateway.url}/widget?token={WIDGET_TOKEN}&alert_seconds=3")
+    second = await open_widget(chromium, stage, "&alert_seconds=3")
     await second.locator("#alert").filter(has_text="Anna").wait_for(timeout=5000)
     assert await first.locator("#alert").is_visible(), "the first widget still shows the alert"
     assert await stage.wait_acks(2) == [("api:1:alert", "started"), ("api:1:alert", "ended")]
